@@ -1,0 +1,20 @@
+# dunning — the two commands a newcomer needs are `make run` and `make test`.
+.PHONY: run test bench lint temporal clean
+
+run: ## the system with a demo: dev server + Web UI :8233, worker, API :8080
+	@scripts/run.sh
+
+test: ## every check and test, with real Temporal and PostgreSQL (what CI runs)
+	@scripts/test.sh
+
+bench: ## benchmarks: speed and memory goals live here, never in timed tests
+	go test -run '^$$' -bench . -benchmem ./policy/
+
+lint:
+	gofmt -l . && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+temporal: ## build the pinned Temporal CLI into .bin/
+	@scripts/temporal-cli.sh
+
+clean: ## forget local state (.data: the dev server's loans, logs)
+	rm -rf .data

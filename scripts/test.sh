@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# test.sh: every check and every test, as CI runs them (make test).
+# Starts what the integration tests need — PostgreSQL and an in-memory
+# Temporal dev server on 127.0.0.1:7243 — and stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+
+# The Temporal CLI build is the slow part of a cold run: start it first.
+scripts/temporal-cli.sh > .cli-build.log 2>&1 &
+cli_build=$!
+
+echo "== format and vet"
+bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.bin/*'))
+if [ -n "$bad" ]; then echo "gofmt would change: $bad" >&2; exit 1; fi
+go vet ./...
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+echo "== services"
+scripts/ensure-postgres.sh
+if ! wait "$cli_build"; then cat .cli-build.log >&2; exit 1; fi
+mkdir -p .data
+DEVSERVER_LOG=.data/temporal-test.log
+export DEVSERVER_LOG
+server=$(scripts/devserver.sh 7243 0)
+trap 'kill "$server" 2>/dev/null || true' EXIT
+
+export DUNNING_TEST_TEMPORAL=127.0.0.1:7243
+export DUNNING_TEST_DATABASE_URL=${DUNNING_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+
+echo "== tests"
+go test -count=1 -coverprofile=.data/cover.out ./...
+
+echo "== policy coverage"
+go test -count=1 -coverprofile=.data/policy.out ./policy/ >/dev/null
+pct=$(go tool cover -func=.data/policy.out | awk '/^total:/ {sub("%","",$3); print $3}')
+echo "policy statement coverage: $pct%"
+awk -v p="$pct" 'BEGIN { exit !(p >= 90) }' || { echo "policy coverage $pct% is under 90%" >&2; exit 1; }
