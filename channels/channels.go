@@ -1,0 +1,109 @@
+package channels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Channel names, as used in policies, notices and idempotency keys.
+const (
+	SMS   = "sms"
+	Email = "email"
+	Push  = "push"
+)
+
+// Message is one rendered notice ready for a provider. Which fields matter
+// depends on the channel: SMS uses Text; email Subject, Text and HTML; push
+// Title and Body. To is the real address (E.164 phone, email, device token):
+// mask it before logging. IdempotencyKey is the notice's audit key, passed to
+// providers that deduplicate on it. Template names the template the message
+// was rendered from, for logs and for providers (Aliyun SMS) that send by
+// template code.
+type Message struct {
+	IdempotencyKey string
+	Channel        string
+	To             string
+	Template       string
+	Locale         string
+	Subject        string
+	Text           string
+	HTML           string
+	Title          string
+	Body           string
+}
+
+// Receipt is a provider's acknowledgement of a message: which provider took
+// it, the id the provider gave it (for delivery reports and support), and
+// when.
+type Receipt struct {
+	Provider   string
+	MessageID  string
+	AcceptedAt time.Time
+}
+
+// Sender hands a message to one provider. An error for which IsPermanent is
+// true will not succeed on retry; any other error may.
+type Sender interface {
+	Send(ctx context.Context, m Message) (Receipt, error)
+}
+
+// ErrPermanent marks a failure that retrying cannot fix (invalid number,
+// rejected content, unverified sender). Wrap provider errors with Permanent.
+var ErrPermanent = errors.New("permanent delivery failure")
+
+// ErrInvalidRecipient means the provider reported the address as permanently
+// invalid (unknown number, bounced mailbox, unregistered device token): the
+// caller opts the customer out of this channel. It is permanent.
+var ErrInvalidRecipient = Permanent(errors.New("invalid recipient"))
+
+// ErrUnknownChannel is returned by Registry.For for a channel with no sender.
+// It is a configuration error, not a permanent one: a redeployed worker with
+// the sender wired in succeeds on retry.
+var ErrUnknownChannel = errors.New("no sender for channel")
+
+// permanentError wraps an error so that errors.Is finds both ErrPermanent and
+// the original cause.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string   { return "permanent: " + e.err.Error() }
+func (e *permanentError) Unwrap() []error { return []error{ErrPermanent, e.err} }
+
+// Permanent marks err as permanent, keeping it in the chain for errors.Is and
+// errors.As. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	if IsPermanent(err) {
+		return err
+	}
+	return &permanentError{err: err}
+}
+
+// IsPermanent reports whether err, or any error it wraps, is permanent, so the
+// caller records the notice as failed instead of retrying.
+func IsPermanent(err error) bool {
+	return errors.Is(err, ErrPermanent)
+}
+
+// Registry maps a channel name to the Sender that delivers it; the worker
+// fills it once at start.
+type Registry map[string]Sender
+
+// For returns the Sender of channel ch, or an error wrapping
+// ErrUnknownChannel.
+func (r Registry) For(ch string) (Sender, error) {
+	s, ok := r[ch]
+	if !ok || s == nil {
+		return nil, fmt.Errorf("channel %q: %w", ch, ErrUnknownChannel)
+	}
+	return s, nil
+}
+
+// DevRegistry routes every channel to the one dev sink, for development and
+// tests.
+func DevRegistry(sink *DevSink) Registry {
+	return Registry{SMS: sink, Email: sink, Push: sink}
+}

@@ -1,0 +1,92 @@
+// Package temporalutil connects to Temporal the same way for the worker, the
+// starter and the tests: settings from the environment and the Temporal
+// config file through envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+// TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE ...), so a local dev
+// server, a self-hosted cluster or Temporal Cloud need no code change.
+package temporalutil
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	tlog "go.temporal.io/sdk/log"
+
+	"dunning/workflows"
+)
+
+// DefaultAddress is the dev server's gRPC address.
+const DefaultAddress = "127.0.0.1:7233"
+
+// Options loads the client options from the environment.
+func Options(logger *slog.Logger) (client.Options, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal settings from the environment: %w", err)
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = DefaultAddress
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if logger != nil {
+		opts.Logger = tlog.NewStructuredLogger(logger)
+	}
+	return opts, nil
+}
+
+// Dial connects to Temporal, retrying for up to wait so a worker started
+// beside a dev server that is still booting does not give up at once.
+func Dial(ctx context.Context, logger *slog.Logger, wait time.Duration) (client.Client, error) {
+	opts, err := Options(logger)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		c, err := client.DialContext(ctx, opts)
+		if err == nil {
+			return c, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to temporal at %s (namespace %s): %w", opts.HostPort, opts.Namespace, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// EnsureSearchAttributes registers the loan search attributes that are
+// missing in the namespace; present ones are left alone.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	op := c.OperatorService()
+	have, err := op.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	req := &operatorservice.AddSearchAttributesRequest{Namespace: namespace}
+	for _, sa := range workflows.SearchAttributes {
+		if _, ok := have.GetCustomAttributes()[sa.Name]; ok {
+			continue
+		}
+		if req.SearchAttributes == nil {
+			req.SearchAttributes = map[string]enumspb.IndexedValueType{}
+		}
+		req.SearchAttributes[sa.Name] = sa.Type
+	}
+	if len(req.SearchAttributes) == 0 {
+		return nil
+	}
+	if _, err := op.AddSearchAttributes(ctx, req); err != nil {
+		return fmt.Errorf("add search attributes: %w", err)
+	}
+	return nil
+}
