@@ -1,0 +1,109 @@
+package activities
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"dunning/policy"
+	"dunning/templates"
+)
+
+// NoticeRequest asks SendNotice to render one template for one channel and
+// deliver it at most once. Key is the idempotency key of DESIGN.md "Audit".
+type NoticeRequest struct {
+	Key          string         `json:"key"`
+	LoanID       string         `json:"loan_id"`
+	CustomerID   string         `json:"customer_id"`
+	Channel      policy.Channel `json:"channel"`
+	Template     string         `json:"template"`
+	Locale       string         `json:"locale"`
+	Recipient    string         `json:"recipient"`
+	Data         templates.Data `json:"data"`
+	Confirmation bool           `json:"confirmation,omitempty"`
+}
+
+// Notice statuses, as stored in the notices table.
+const (
+	StatusSent    = "sent"
+	StatusFailed  = "failed"
+	StatusSkipped = "skipped"
+)
+
+// NoticeResult is what happened to a notice. OptOut is set when the provider
+// reported the recipient permanently invalid: the workflow then never uses
+// that channel for the customer again.
+type NoticeResult struct {
+	Status    string    `json:"status"`
+	Reason    string    `json:"reason,omitempty"`
+	Provider  string    `json:"provider,omitempty"`
+	MessageID string    `json:"message_id,omitempty"`
+	SentAt    time.Time `json:"sent_at"`
+	OptOut    bool      `json:"opt_out,omitempty"`
+}
+
+// SkipRequest records notices that were planned but not sent (opt-out, no
+// address, frequency cap), so compliance sees every decision.
+type SkipRequest struct {
+	Notices []SkippedNotice `json:"notices"`
+}
+
+// SkippedNotice is one skipped notice and why.
+type SkippedNotice struct {
+	Key        string         `json:"key"`
+	LoanID     string         `json:"loan_id"`
+	CustomerID string         `json:"customer_id"`
+	Channel    policy.Channel `json:"channel"`
+	Template   string         `json:"template"`
+	Locale     string         `json:"locale"`
+	Recipient  string         `json:"recipient"`
+	Reason     string         `json:"reason"`
+}
+
+// CaseRequest opens a collections case for a loan, once per DedupeKey.
+type CaseRequest struct {
+	LoanID       string          `json:"loan_id"`
+	CustomerID   string          `json:"customer_id"`
+	Reason       string          `json:"reason"`
+	DedupeKey    string          `json:"dedupe_key"`
+	DaysPastDue  int             `json:"days_past_due"`
+	OverdueTotal decimal.Decimal `json:"overdue_total"`
+	Currency     string          `json:"currency"`
+	OpenedAt     time.Time       `json:"opened_at"`
+}
+
+// CaseResult tells whether the case was new.
+type CaseResult struct {
+	CaseID int64 `json:"case_id"`
+	Opened bool  `json:"opened"`
+}
+
+// LedgerEntry is one append-only ledger row. DedupeKey makes a retried
+// append a no-op; the workflow numbers its entries so the n-th entry of a
+// loan always has the same key.
+type LedgerEntry struct {
+	LoanID     string           `json:"loan_id"`
+	Kind       string           `json:"kind"`
+	Amount     *decimal.Decimal `json:"amount,omitempty"`
+	Currency   string           `json:"currency,omitempty"`
+	Detail     map[string]any   `json:"detail,omitempty"`
+	OccurredAt time.Time        `json:"occurred_at"`
+	DedupeKey  string           `json:"dedupe_key"`
+}
+
+// Ledger kinds.
+const (
+	KindLoanStarted      = "loan_started"
+	KindRepaymentApplied = "repayment_applied"
+	KindPenaltyPosted    = "penalty_posted"
+	KindLateFeeAssessed  = "late_fee_assessed"
+	KindStageChanged     = "stage_changed"
+	KindPaused           = "paused"
+	KindResumed          = "resumed"
+	KindCaseOpened       = "case_opened"
+	KindChargedOff       = "charged_off"
+	KindClosed           = "closed"
+	KindRescheduled      = "rescheduled"
+	KindContactUpdated   = "contact_updated"
+	KindPaidOff          = "paid_off"
+)

@@ -1,0 +1,74 @@
+package workflows
+
+import (
+	"time"
+
+	"dunning/policy"
+)
+
+// Names shared by the workflow, the worker and the starter, so that they
+// cannot drift apart.
+const (
+	TaskQueue    = "dunning"
+	WorkflowType = "LoanWorkflow"
+
+	UpdateRepay = "repay"
+
+	SignalPause         = "pause"
+	SignalResume        = "resume"
+	SignalClose         = "close"
+	SignalUpdateContact = "update_contact"
+	SignalReschedule    = "reschedule"
+
+	QueryStatus = "status"
+)
+
+// WorkflowID is the id of the loan's workflow: one workflow per loan.
+func WorkflowID(loanID string) string { return "loan-" + loanID }
+
+// Input starts a loan workflow. The policy is resolved by the starter and
+// carried here, so the rules a loan started under stay its rules even when
+// policies/*.yaml changes, and replay never depends on files. State is nil on
+// the first run and carried across continue-as-new.
+type Input struct {
+	Loan   policy.Loan   `json:"loan"`
+	Policy policy.Policy `json:"policy"`
+	State  *State        `json:"state,omitempty"`
+}
+
+// PauseSignal pauses reminders (and, with the policy's freeze_penalty, penalty
+// accrual) until Until or a resume.
+type PauseSignal struct {
+	Reason string     `json:"reason"`
+	Until  *time.Time `json:"until,omitempty"`
+}
+
+// ResumeSignal ends a pause.
+type ResumeSignal struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// CloseSignal ends the loan's dunning for good (sold, settled outside,
+// written off by hand).
+type CloseSignal struct {
+	Reason string `json:"reason"`
+}
+
+// ContactUpdate changes how the customer is reached. Empty fields keep their
+// value; OptOuts adds channels the customer may never be contacted on again
+// (an opt-out is never withdrawn by this signal).
+type ContactUpdate struct {
+	Name      string           `json:"name,omitempty"`
+	Phone     string           `json:"phone,omitempty"`
+	Email     string           `json:"email,omitempty"`
+	PushToken string           `json:"push_token,omitempty"`
+	Locale    string           `json:"locale,omitempty"`
+	TimeZone  string           `json:"time_zone,omitempty"`
+	OptOuts   []policy.Channel `json:"opt_outs,omitempty"`
+}
+
+// RescheduleSignal replaces every installment not yet fully paid.
+type RescheduleSignal struct {
+	Reason       string               `json:"reason,omitempty"`
+	Installments []policy.Installment `json:"installments"`
+}

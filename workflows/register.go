@@ -1,0 +1,15 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"dunning/activities"
+)
+
+// Register puts the loan workflow and its activities on a worker; the worker
+// binary and the integration tests wire the same way.
+func Register(w worker.Registry, a *activities.Activities) {
+	w.RegisterWorkflowWithOptions(LoanWorkflow, workflow.RegisterOptions{Name: WorkflowType})
+	w.RegisterActivity(a)
+}
