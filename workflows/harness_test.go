@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -285,8 +284,6 @@ func count(list []string, s string) int {
 	}
 	return n
 }
-
-var _ = slices.Contains[[]string]
 
 type nopLogger struct{}
 
