@@ -38,7 +38,12 @@ const connectTimeout = 5 * time.Second
 // Migrating it is up to the caller (store.Migrate).
 func NewDatabase(t testing.TB) (databaseURL string) {
 	t.Helper()
-	server := os.Getenv("DATABASE_URL")
+	// DUNNING_TEST_DATABASE_URL names the server for throwaway test
+	// databases; DATABASE_URL is the fallback (only its server is used).
+	server := os.Getenv("DUNNING_TEST_DATABASE_URL")
+	if server == "" {
+		server = os.Getenv("DATABASE_URL")
+	}
 	if server == "" {
 		server = DefaultServerURL
 	}
