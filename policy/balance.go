@@ -54,14 +54,6 @@ func (in *ledgerInst) unpaid() bool {
 	return false
 }
 
-func (in *ledgerInst) remaining() decimal.Decimal {
-	t := decimal.Zero
-	for _, r := range in.rem {
-		t = t.Add(r)
-	}
-	return t
-}
-
 // replay is the state of the balance engine while it walks through time.
 type replay struct {
 	loan       Loan

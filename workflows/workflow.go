@@ -61,11 +61,11 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 		l.flush(ctx)
 
 		if l.st.Closed {
-			return l.finish(ctx, snap)
+			return l.finish(ctx)
 		}
 		if snap.State == policy.StatePaidOff {
 			l.record(ctx, activities.KindPaidOff, nil, nil)
-			return l.finish(ctx, snap)
+			return l.finish(ctx)
 		}
 
 		point, ok := policy.Point{}, false
@@ -215,13 +215,13 @@ func (l *loan) snapshot(now time.Time) policy.Snapshot {
 
 // finish waits for running update handlers, publishes the final state and
 // completes the workflow.
-func (l *loan) finish(ctx workflow.Context, snap policy.Snapshot) (policy.Snapshot, error) {
+func (l *loan) finish(ctx workflow.Context) (policy.Snapshot, error) {
 	l.done = true
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	l.sendConfirmations(ctx)
 	l.flush(ctx)
 	l.nextAt = nil
-	snap = l.snapshot(workflow.Now(ctx))
+	snap := l.snapshot(workflow.Now(ctx))
 	l.publish(ctx, snap, policy.Point{}, false)
 	return snap, nil
 }
