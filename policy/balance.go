@@ -38,6 +38,7 @@ type ledgerInst struct {
 	// included, for the cap.
 	charged       decimal.Decimal
 	capAmount     decimal.Decimal
+	capSet        bool
 	graceResolved bool
 	lateFeeDone   bool
 	// posted is the penalty and late fee actually owed so far (paid or
@@ -69,6 +70,12 @@ type replay struct {
 	applied    []Allocation
 	pauses     []Pause
 	lateFee    decimal.Decimal
+	// first is the index of the oldest installment that may be unpaid:
+	// everything before it is paid, so the walks start there.
+	first int
+	// prepay is the order for installments not yet due: interest, fee,
+	// principal (DESIGN.md), whatever the overdue order is.
+	prepay []int
 }
 
 // SnapshotAt computes the balance of loan l under policy p at asOf, replaying
@@ -155,6 +162,7 @@ func newReplay(l Loan, p Policy, h History) (*replay, error) {
 		}
 		r.order = append(r.order, i)
 	}
+	r.prepay = []int{iInterest, iFee, iPrincipal}
 	for _, rung := range p.Reminders.Ladder {
 		if rung.Action == ActionChargeOff {
 			r.chargeOff = rung.Offset
@@ -167,22 +175,35 @@ func newReplay(l Loan, p Policy, h History) (*replay, error) {
 
 func (r *replay) makeInsts(ins []Installment) []*ledgerInst {
 	out := make([]*ledgerInst, 0, len(ins))
-	for _, in := range ins {
-		li := &ledgerInst{Installment: in}
+	backing := make([]ledgerInst, len(ins)) // one allocation, not one per installment
+	for i, in := range ins {
+		li := &backing[i]
+		li.Installment = in
 		li.rem[iPrincipal] = in.Principal
 		li.rem[iInterest] = in.Interest
 		li.rem[iFee] = in.Fee
-		li.capAmount = RoundMoney(in.Principal.Mul(r.pol.Penalty.CapRatio), r.places)
 		out = append(out, li)
 	}
 	return out
 }
 
+// advance moves first past installments that are paid and returns it.
+// Paid stays paid: only a reschedule changes the list (and resets first).
+func (r *replay) advance() int {
+	for r.first < len(r.insts) && !r.insts[r.first].unpaid() {
+		r.first++
+	}
+	return r.first
+}
+
 // sortInsts keeps installments in due-date order, which every walk relies on.
 func (r *replay) sortInsts() {
 	slices.SortStableFunc(r.insts, func(a, b *ledgerInst) int {
-		if c := a.DueDate.DaysSince(b.DueDate); c != 0 {
-			return cmp.Compare(c, 0)
+		switch {
+		case a.DueDate.Before(b.DueDate):
+			return -1
+		case b.DueDate.Before(a.DueDate):
+			return 1
 		}
 		return cmp.Compare(a.Seq, b.Seq)
 	})
@@ -209,7 +230,7 @@ func (r *replay) nextMidnight(from Date) (Date, bool) {
 		return Date{}, false
 	}
 	// Installments are in due-date order: the first unpaid one is the oldest.
-	for _, in := range r.insts {
+	for _, in := range r.insts[r.advance():] {
 		if !in.unpaid() {
 			continue
 		}
@@ -237,7 +258,7 @@ func (r *replay) postMidnight(day Date) {
 	pen := r.pol.Penalty
 	frozen := pen.FreezePenalty && r.pausedAt(day.Midnight(r.loc))
 	oldest := -1
-	for _, in := range r.insts {
+	for _, in := range r.insts[r.advance():] {
 		if !in.DueDate.Before(day) {
 			break // in due-date order: the rest are not yet overdue
 		}
@@ -255,7 +276,7 @@ func (r *replay) postMidnight(day Date) {
 		if pen.Base == BasePrincipalAndInterest {
 			base = base.Add(in.rem[iInterest])
 		}
-		amt := in.capped(RoundMoney(base.Mul(pen.DailyRate), r.places))
+		amt := r.capped(in, RoundMoney(base.Mul(pen.DailyRate), r.places))
 		if k <= pen.GraceDays {
 			in.provisional = in.provisional.Add(amt)
 			continue
@@ -269,7 +290,7 @@ func (r *replay) postMidnight(day Date) {
 		in.postedPenalty = in.postedPenalty.Add(amt)
 		if !in.lateFeeDone {
 			in.lateFeeDone = true
-			fee := in.capped(r.lateFee)
+			fee := r.capped(in, r.lateFee)
 			in.rem[iLateFee] = in.rem[iLateFee].Add(fee)
 			in.postedLateFee = in.postedLateFee.Add(fee)
 		}
@@ -280,7 +301,13 @@ func (r *replay) postMidnight(day Date) {
 }
 
 // capped cuts amt to what the cap still allows and counts it as charged.
-func (in *ledgerInst) capped(amt decimal.Decimal) decimal.Decimal {
+func (r *replay) capped(in *ledgerInst, amt decimal.Decimal) decimal.Decimal {
+	if !in.capSet {
+		// Computed when first needed (most installments never go overdue)
+		// and rounded down: the cap is a ceiling never to be exceeded.
+		in.capAmount = in.Principal.Mul(r.pol.Penalty.CapRatio).RoundFloor(r.places)
+		in.capSet = true
+	}
 	room := in.capAmount.Sub(in.charged)
 	if room.IsNegative() {
 		room = decimal.Zero
@@ -299,23 +326,29 @@ func (in *ledgerInst) capped(amt decimal.Decimal) decimal.Decimal {
 func (r *replay) applyRepayment(rp Repayment) {
 	left := rp.Amount
 	a := Allocation{TxnID: rp.TxnID, Amount: rp.Amount, PaidAt: rp.PaidAt}
-	left, a.Parts = r.spend(left)
+	left, a.Parts = r.spend(left, LocalDate(rp.PaidAt, r.loc))
 	a.Credit = left
 	r.credit = r.credit.Add(left)
 	r.applied = append(r.applied, a)
 }
 
-func (r *replay) spend(left decimal.Decimal) (decimal.Decimal, []AllocationPart) {
+// spend pays installments oldest first: those due by today in the policy's
+// allocation order, later ones (prepayment) interest, fee, then principal.
+func (r *replay) spend(left decimal.Decimal, today Date) (decimal.Decimal, []AllocationPart) {
 	var parts []AllocationPart
-	for _, in := range r.insts {
+	for _, in := range r.insts[r.advance():] {
 		if !left.IsPositive() {
 			break
 		}
 		if !in.unpaid() {
 			continue
 		}
+		order := r.order
+		if in.DueDate.After(today) {
+			order = r.prepay
+		}
 		var paid [nComponents]decimal.Decimal
-		for _, c := range r.order {
+		for _, c := range order {
 			x := decimal.Min(in.rem[c], left)
 			if !x.IsPositive() {
 				continue
@@ -340,25 +373,42 @@ func (r *replay) reschedule(rs Reschedule) {
 	}
 	r.insts = append(kept, r.makeInsts(rs.Installments)...)
 	r.sortInsts()
+	r.first = 0
 	r.version++
 	if r.credit.IsPositive() {
-		r.credit, _ = r.spend(r.credit)
+		r.credit, _ = r.spend(r.credit, LocalDate(rs.At, r.loc))
 	}
 }
 
 func breakdownOf(v [nComponents]decimal.Decimal) Breakdown {
 	b := Breakdown{Principal: v[iPrincipal], Interest: v[iInterest], Fee: v[iFee],
 		Penalty: v[iPenalty], LateFee: v[iLateFee]}
-	b.Total = b.Principal.Add(b.Interest).Add(b.Fee).Add(b.Penalty).Add(b.LateFee)
+	b.Total = add(add(add(add(b.Principal, b.Interest), b.Fee), b.Penalty), b.LateFee)
 	return b
+}
+
+// add is a + b without the allocation decimal.Add makes when one is zero:
+// most components of most installments are, and the workflow computes a
+// snapshot on every wake-up.
+func add(a, b decimal.Decimal) decimal.Decimal {
+	switch {
+	case b.IsZero():
+		return a
+	case a.IsZero():
+		return b
+	}
+	return a.Add(b)
 }
 
 // Add is the component-wise sum of b and o.
 func (b Breakdown) Add(o Breakdown) Breakdown {
+	if o.Total.IsZero() && o.Penalty.IsZero() {
+		return b
+	}
 	return Breakdown{
-		Principal: b.Principal.Add(o.Principal), Interest: b.Interest.Add(o.Interest),
-		Fee: b.Fee.Add(o.Fee), Penalty: b.Penalty.Add(o.Penalty),
-		LateFee: b.LateFee.Add(o.LateFee), Total: b.Total.Add(o.Total),
+		Principal: add(b.Principal, o.Principal), Interest: add(b.Interest, o.Interest),
+		Fee: add(b.Fee, o.Fee), Penalty: add(b.Penalty, o.Penalty),
+		LateFee: add(b.LateFee, o.LateFee), Total: add(b.Total, o.Total),
 	}
 }
 
@@ -371,6 +421,7 @@ func (r *replay) snapshot(asOf time.Time) Snapshot {
 		Credit: r.credit, ChargedOff: r.chargedOff, ScheduleVersion: r.version,
 		Applied: r.applied, Paused: r.pausedAt(asOf),
 	}
+	s.Installments = make([]InstallmentState, 0, len(r.insts))
 	for _, in := range r.insts {
 		st := InstallmentState{Seq: in.Seq, DueDate: in.DueDate, Outstanding: breakdownOf(in.rem),
 			PenaltyPosted: in.postedPenalty, LateFeePosted: in.postedLateFee}

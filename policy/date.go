@@ -50,22 +50,72 @@ func (d Date) IsZero() bool { return d == Date{} }
 func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
 
 // AddDays is d moved by n calendar days.
-func (d Date) AddDays(n int) Date {
-	return DateOf(time.Date(d.Year, d.Month, d.Day+n, 12, 0, 0, 0, time.UTC))
-}
+func (d Date) AddDays(n int) Date { return fromDays(d.days() + n) }
 
 // DaysSince is the number of calendar days from o to d (d − o).
-func (d Date) DaysSince(o Date) int {
-	a := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
-	b := time.Date(o.Year, o.Month, o.Day, 0, 0, 0, 0, time.UTC)
-	return int(a.Sub(b).Hours() / 24)
+func (d Date) DaysSince(o Date) int { return d.days() - o.days() }
+
+// days counts days since 1970-01-01 in the proleptic Gregorian calendar
+// (H. Hinnant's days_from_civil): integer arithmetic only, since the
+// balance engine does this for every overdue installment every day.
+// A date that does not exist (2027-02-30) is normalised as time.Date would.
+func (d Date) days() int {
+	y, m := d.Year, int(d.Month)
+	if m < 1 || m > 12 {
+		return DateOf(time.Date(y, d.Month, d.Day, 12, 0, 0, 0, time.UTC)).days()
+	}
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d.Day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
 }
 
-// Before reports whether d is earlier than o.
-func (d Date) Before(o Date) bool { return d.DaysSince(o) < 0 }
+// fromDays is the inverse of days (civil_from_days).
+func fromDays(z int) Date {
+	z += 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	if m <= 2 {
+		y++
+	}
+	return Date{y, time.Month(m), day}
+}
+
+// Before reports whether d is earlier than o. It compares fields, not
+// instants: the balance engine calls it for every installment at every
+// midnight.
+func (d Date) Before(o Date) bool {
+	if d.Year != o.Year {
+		return d.Year < o.Year
+	}
+	if d.Month != o.Month {
+		return d.Month < o.Month
+	}
+	return d.Day < o.Day
+}
 
 // After reports whether d is later than o.
-func (d Date) After(o Date) bool { return d.DaysSince(o) > 0 }
+func (d Date) After(o Date) bool { return o.Before(d) }
 
 // At is the instant of the wall clock hh:mm on d in loc. A wall time that a
 // DST change skips resolves as time.Date does (moved forward).

@@ -217,6 +217,10 @@ func (l *loan) snapshot(now time.Time) policy.Snapshot {
 // completes the workflow.
 func (l *loan) finish(ctx workflow.Context) (policy.Snapshot, error) {
 	l.done = true
+	// Signals that arrived with the one that ended the loan (a close and a
+	// contact update in the same task) are applied and audited, not lost.
+	for l.signals.drain(ctx, l) {
+	}
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	l.sendConfirmations(ctx)
 	l.flush(ctx)
