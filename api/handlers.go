@@ -1,0 +1,389 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"dunning/policy"
+	"dunning/store"
+	"dunning/workflows"
+)
+
+// accepted is the answer to a signal the workflow will act on.
+var accepted = map[string]string{"status": "accepted"}
+
+// startLoan: POST /v1/loans. 201 when started, 200 when already running,
+// 400 naming the fields, 409 when the id belongs to a finished loan.
+func (s *server) startLoan(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	l, err := policy.DecodeLoan(bytes.NewReader(body))
+	if err != nil {
+		writeInvalid(w, "loan", err)
+		return
+	}
+	p, err := CheckLoan(l, s.Policies, s.HasLocale)
+	if err != nil {
+		writeInvalid(w, "loan", err)
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	res, err := StartLoan(ctx, s.Temporal, l, p)
+	switch {
+	case errors.Is(err, ErrNotOpen):
+		writeError(w, http.StatusConflict, fmt.Sprintf("loan %s already finished (paid off or closed): its id cannot be started again", l.LoanID))
+		return
+	case err != nil:
+		s.fail(w, l.LoanID, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/loans/"+l.LoanID)
+	if !res.Started {
+		writeJSON(w, http.StatusOK, res)
+		return
+	}
+	s.metrics.loanStarted()
+	writeJSON(w, http.StatusCreated, res)
+}
+
+// status: GET /v1/loans/{id}, the workflow's snapshot as it sends it.
+func (s *server) status(w http.ResponseWriter, r *http.Request) {
+	id, ok := loanID(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	snap, err := Status(ctx, s.Temporal, id)
+	if err != nil {
+		s.fail(w, id, err)
+		return
+	}
+	writeRawJSON(w, http.StatusOK, snap)
+}
+
+// repay: POST /v1/loans/{id}/repayments {txn_id, amount, paid_at?}. paid_at
+// defaults to now. 200 with the snapshot after allocation; 400 for what is
+// wrong on its face, 422 for what the workflow refuses, 409 for a loan no
+// longer open.
+func (s *server) repay(w http.ResponseWriter, r *http.Request) {
+	id, ok := loanID(w, r)
+	if !ok {
+		return
+	}
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	rp, err := policy.DecodeRepayment(bytes.NewReader(body))
+	if err != nil {
+		writeInvalid(w, "repayment", err)
+		return
+	}
+	if rp.PaidAt.IsZero() {
+		rp.PaidAt = s.Now()
+	}
+	if err := CheckRepayment(rp, s.Now()); err != nil {
+		writeInvalid(w, "repayment", err)
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	snap, err := Repay(ctx, s.Temporal, id, rp)
+	if err != nil {
+		s.fail(w, id, err)
+		return
+	}
+	s.metrics.repayment()
+	writeRawJSON(w, http.StatusOK, snap)
+}
+
+// pause: POST /v1/loans/{id}/pause {reason?, until?}.
+func (s *server) pause(w http.ResponseWriter, r *http.Request) {
+	var p workflows.PauseSignal
+	s.signal(w, r, workflows.SignalPause, &p, func() error { return CheckPause(p, s.Now()) })
+}
+
+// resume: POST /v1/loans/{id}/resume {reason?}.
+func (s *server) resume(w http.ResponseWriter, r *http.Request) {
+	var rs workflows.ResumeSignal
+	s.signal(w, r, workflows.SignalResume, &rs, func() error { return checkResume(rs) })
+}
+
+// closeLoan: POST /v1/loans/{id}/close {reason}.
+func (s *server) closeLoan(w http.ResponseWriter, r *http.Request) {
+	var c workflows.CloseSignal
+	s.signal(w, r, workflows.SignalClose, &c, func() error { return CheckClose(c) })
+}
+
+// contact: PUT /v1/loans/{id}/contact, a workflows.ContactUpdate.
+func (s *server) contact(w http.ResponseWriter, r *http.Request) {
+	var u workflows.ContactUpdate
+	s.signal(w, r, workflows.SignalUpdateContact, &u, func() error { return checkContact(u, s.HasLocale) })
+}
+
+// signal decodes the body into arg (an empty body is an empty object), checks
+// it with check, and sends it as signal name to the loan's running
+// workflow: 202, 400 naming the field, 404 unknown, 409 finished.
+func (s *server) signal(w http.ResponseWriter, r *http.Request, name string, arg any, check func() error) {
+	id, ok := loanID(w, r)
+	if !ok {
+		return
+	}
+	if !decodeBody(w, r, name, arg) {
+		return
+	}
+	if err := check(); err != nil {
+		writeInvalid(w, name, err)
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	if err := Signal(ctx, s.Temporal, id, name, arg); err != nil {
+		s.fail(w, id, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, accepted)
+}
+
+// reschedule: POST /v1/loans/{id}/reschedule, a workflows.RescheduleSignal.
+// DESIGN.md lists the signal; the API exposes it so restructuring needs no
+// Temporal access. The new installments are checked against the loan as it
+// stands (its currency, today, the installments already paid) with the
+// workflow's own rule, because the workflow can only ignore a bad reschedule:
+// a signal cannot answer.
+func (s *server) reschedule(w http.ResponseWriter, r *http.Request) {
+	id, ok := loanID(w, r)
+	if !ok {
+		return
+	}
+	var rs workflows.RescheduleSignal
+	if !decodeBody(w, r, workflows.SignalReschedule, &rs) {
+		return
+	}
+	if err := checkReason("reason", rs.Reason); err != nil {
+		writeInvalid(w, workflows.SignalReschedule, err)
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	if err := CheckOpen(ctx, s.Temporal, id); err != nil {
+		s.fail(w, id, err)
+		return
+	}
+	raw, err := Status(ctx, s.Temporal, id)
+	if err != nil {
+		s.fail(w, id, err)
+		return
+	}
+	var snap policy.Snapshot
+	if err := json.Unmarshal(raw, &snap); err != nil {
+		s.fail(w, id, fmt.Errorf("reschedule loan %s: read snapshot: %w", id, err))
+		return
+	}
+	now := s.Now()
+	loc := snap.AsOf.Location() // the loan's zone offset, as the workflow reports it
+	if err := policy.ValidateReschedule(policy.Loan{LoanID: id, Currency: snap.Currency}, snap, rs.Installments, now, loc); err != nil {
+		writeInvalid(w, workflows.SignalReschedule, err)
+		return
+	}
+	if err := Signal(ctx, s.Temporal, id, workflows.SignalReschedule, rs); err != nil {
+		s.fail(w, id, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, accepted)
+}
+
+// notices: GET /v1/loans/{id}/notices, every notice attempt from the audit
+// table, oldest first. A loan with none (or unknown) answers an empty list:
+// the audit outlives the workflow.
+func (s *server) notices(w http.ResponseWriter, r *http.Request) {
+	id, ok := loanID(w, r)
+	if !ok || !s.haveStore(w) {
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	ns, err := s.Store.NoticesByLoan(ctx, id)
+	if err != nil {
+		s.failStore(w, id, err)
+		return
+	}
+	if ns == nil {
+		ns = []store.Notice{}
+	}
+	writeJSON(w, http.StatusOK, ns)
+}
+
+// audit: GET /v1/loans/{id}/audit[?format=json|csv], the loan's timeline of
+// ledger entries and notices.
+func (s *server) audit(w http.ResponseWriter, r *http.Request) {
+	id, ok := loanID(w, r)
+	if !ok {
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		writeInvalid(w, "query", policy.ValidationError{{Field: "format", Problem: fmt.Sprintf("must be json or csv, got %q", format)}})
+		return
+	}
+	if !s.haveStore(w) {
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	entries, err := s.Store.Timeline(ctx, id)
+	if err != nil {
+		s.failStore(w, id, err)
+		return
+	}
+	if format != "csv" {
+		if entries == nil {
+			entries = []store.TimelineEntry{}
+		}
+		writeJSON(w, http.StatusOK, entries)
+		return
+	}
+	var buf bytes.Buffer
+	if err := store.WriteTimelineCSV(&buf, entries); err != nil {
+		s.failStore(w, id, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-audit.csv"`, id))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// healthCheck is one dependency's state in /healthz.
+type healthCheck struct {
+	Status    string `json:"status"` // ok, error or not configured
+	Error     string `json:"error,omitempty"`
+	LatencyMS int64  `json:"latency_ms"`
+}
+
+// healthTimeout bounds the dependency checks of /healthz, so a probe
+// answers quickly even when Temporal or the database hangs.
+const healthTimeout = 3 * time.Second
+
+// health: GET /healthz. Liveness: always 200 while the process serves, with
+// Temporal's and the database's state reported beside it for readiness.
+func (s *server) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), min(s.Timeout, healthTimeout))
+	defer cancel()
+	check := func(f func() error) healthCheck {
+		start := time.Now()
+		err := f()
+		c := healthCheck{Status: "ok", LatencyMS: time.Since(start).Milliseconds()}
+		if err != nil {
+			c.Status, c.Error = "error", err.Error()
+		}
+		return c
+	}
+	var (
+		wg       sync.WaitGroup
+		tc, dc   healthCheck
+		hasStore = s.Store != nil
+	)
+	wg.Go(func() {
+		tc = check(func() error { _, err := s.Temporal.CheckHealth(ctx, nil); return err })
+	})
+	if hasStore {
+		wg.Go(func() { dc = check(func() error { return s.Store.Ping(ctx) }) })
+	} else {
+		dc = healthCheck{Status: "not configured"}
+	}
+	wg.Wait()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status": "ok",
+		"checks": map[string]healthCheck{"temporal": tc, "database": dc},
+	})
+}
+
+// metricsPage: GET /metrics in the Prometheus text format.
+func (s *server) metricsPage(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	if err := s.metrics.write(w); err != nil {
+		s.Logger.Warn("write metrics", "error", err)
+	}
+}
+
+// fail answers an error from a Temporal operation: 422 rejected, 404 unknown
+// loan, 409 finished loan, 503 unavailable, else 500 (logged).
+func (s *server) fail(w http.ResponseWriter, id string, err error) {
+	var rej *RejectedError
+	switch {
+	case errors.As(err, &rej):
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: rej.Message, Fields: rej.Fields})
+	case errors.Is(err, ErrNotFound):
+		writeError(w, http.StatusNotFound, fmt.Sprintf("loan %s not found", id))
+	case errors.Is(err, ErrNotOpen):
+		writeError(w, http.StatusConflict, fmt.Sprintf("%s (loan %s)", ErrNotOpen, id))
+	case isUnavailable(err):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "temporal unavailable, try again later: "+err.Error())
+	default:
+		s.Logger.Error("request failed", "loan_id", id, "error", err)
+		writeError(w, http.StatusInternalServerError, "internal error: "+err.Error())
+	}
+}
+
+// failStore answers an error from the audit store: 503 when the database does
+// not answer, else 500 (logged).
+func (s *server) failStore(w http.ResponseWriter, id string, err error) {
+	if isUnavailable(err) {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "database unavailable, try again later: "+err.Error())
+		return
+	}
+	s.Logger.Error("store request failed", "loan_id", id, "error", err)
+	writeError(w, http.StatusInternalServerError, "internal error reading the audit store")
+}
+
+// haveStore answers 503 when no database is configured.
+func (s *server) haveStore(w http.ResponseWriter) bool {
+	if s.Store == nil {
+		writeError(w, http.StatusServiceUnavailable, "no database configured for notices and audit (set DATABASE_URL)")
+		return false
+	}
+	return true
+}
+
+// loanID is the path's {id}, answered 400 unless it can be a loan id.
+func loanID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	if msg := loanIDProblem(id); msg != "" {
+		writeJSON(w, http.StatusBadRequest, errorBody{
+			Error:  fmt.Sprintf("invalid loan id %q: %s", id, msg),
+			Fields: []policy.FieldError{{Field: "id", Problem: msg}},
+		})
+		return "", false
+	}
+	return id, true
+}
+
+// decodeBody reads the body strictly into v (a pointer); an empty body leaves
+// v zero. It answers 400 or 413 itself and reports whether to go on.
+func decodeBody(w http.ResponseWriter, r *http.Request, what string, v any) bool {
+	body, ok := readBody(w, r)
+	if !ok {
+		return false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return true
+	}
+	if err := policy.DecodeJSON(bytes.NewReader(body), v); err != nil {
+		writeInvalid(w, what, err)
+		return false
+	}
+	return true
+}

@@ -1,0 +1,305 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"dunning/policy"
+	"dunning/workflows"
+)
+
+// Temporal is the part of client.Client the API and the CLI use. A
+// client.Client satisfies it; tests use a fake.
+type Temporal interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+	QueryWorkflow(ctx context.Context, workflowID string, runID string, queryType string, args ...any) (converter.EncodedValue, error)
+	SignalWorkflow(ctx context.Context, workflowID string, runID string, signalName string, arg any) error
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+}
+
+var _ Temporal = client.Client(nil)
+
+// Errors callers branch on (errors.Is). The API maps them to 404, 409 and 503.
+var (
+	// ErrNotFound: no workflow exists for the loan.
+	ErrNotFound = errors.New("loan not found")
+	// ErrNotOpen: the loan's workflow has completed (paid off or closed), so
+	// it takes no more repayments or signals, and its id cannot start again.
+	ErrNotOpen = errors.New("loan is no longer open: it was paid off or closed")
+	// ErrUnavailable: Temporal or the database did not answer in time. It is
+	// not the caller's fault; retrying later may succeed.
+	ErrUnavailable = errors.New("unavailable")
+)
+
+// RejectedError is a repayment the workflow's validator refused: Message is
+// the validator's, Fields the repayment fields it names (txn_id, amount,
+// currency, paid_at), if any.
+type RejectedError struct {
+	Message string
+	Fields  []policy.FieldError
+}
+
+// Error is "repayment rejected: " and the validator's message.
+func (e *RejectedError) Error() string { return "repayment rejected: " + e.Message }
+
+// StartResult says which run a loan's workflow is; it is the body of the
+// answer to POST /v1/loans.
+type StartResult struct {
+	LoanID     string `json:"loan_id"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	// Started is false when the loan's workflow was already running and
+	// RunID is that run.
+	Started bool `json:"-"`
+}
+
+// StartOptions are the options a loan's workflow starts with. The summary
+// and the search attributes are visible to every operator and are never
+// encrypted, so they carry ids, currency and counts, never a name, phone or
+// email.
+//
+// The conflict policy is FAIL with WorkflowExecutionErrorWhenAlreadyStarted,
+// not USE_EXISTING: the outcome is the same (a running loan is answered with
+// its existing run, nothing new starts), but SDK v1.51 does not expose the
+// server's "started" flag, so with USE_EXISTING a caller could not tell a new
+// loan from a repeated request without a racy describe. FAIL makes the server
+// itself say which one happened. The reuse policy ALLOW_DUPLICATE_FAILED_ONLY
+// keeps a paid-off or closed loan's id from being started again by mistake,
+// while a loan whose run failed or was terminated can be started afresh.
+func StartOptions(l policy.Loan, p policy.Policy) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                                       workflows.WorkflowID(l.LoanID),
+		TaskQueue:                                workflows.TaskQueue,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary: fmt.Sprintf("Loan %s · %s · %d installments · policy %s",
+			l.LoanID, l.Currency, len(l.Installments), p.Name),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrLoanID.ValueSet(l.LoanID),
+			workflows.AttrCustomerID.ValueSet(l.Customer.ID),
+			workflows.AttrLoanState.ValueSet(policy.StateCurrent),
+		),
+	}
+}
+
+// StartLoan starts the workflow of loan l, validated beforehand (CheckLoan),
+// under policy p. A loan whose workflow is already running is not an error:
+// the result names the existing run with Started false. A loan whose workflow
+// completed (paid off or closed) fails with ErrNotOpen.
+func StartLoan(ctx context.Context, t Temporal, l policy.Loan, p policy.Policy) (StartResult, error) {
+	id := workflows.WorkflowID(l.LoanID)
+	res := StartResult{LoanID: l.LoanID, WorkflowID: id}
+	run, err := t.ExecuteWorkflow(ctx, StartOptions(l, p), workflows.WorkflowType, workflows.Input{Loan: l, Policy: p})
+	if err == nil {
+		res.RunID, res.Started = run.GetRunID(), true
+		return res, nil
+	}
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if !errors.As(err, &already) {
+		return res, temporalError("start loan "+l.LoanID, err)
+	}
+	// Running, or finished and refused by the reuse policy: the server says
+	// "already started" for both, so ask which.
+	res.RunID = already.RunId
+	desc, err := t.DescribeWorkflowExecution(ctx, id, already.RunId)
+	if err != nil {
+		return res, temporalError("start loan "+l.LoanID+": describe existing run", err)
+	}
+	if st := desc.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return res, fmt.Errorf("start loan %s: its workflow %s: a finished loan's id cannot be started again: %w",
+			l.LoanID, strings.ToLower(strings.TrimPrefix(st.String(), "WORKFLOW_EXECUTION_STATUS_")), ErrNotOpen)
+	}
+	return res, nil
+}
+
+// Status queries the loan's workflow for its snapshot and returns the
+// workflow's JSON unchanged (amounts as fixed-point strings). It fails with
+// ErrNotFound when the loan has no workflow.
+func Status(ctx context.Context, t Temporal, loanID string) (json.RawMessage, error) {
+	v, err := t.QueryWorkflow(ctx, workflows.WorkflowID(loanID), "", workflows.QueryStatus)
+	if err != nil {
+		return nil, temporalError("status of loan "+loanID, err)
+	}
+	var raw json.RawMessage
+	if err := v.Get(&raw); err != nil {
+		return nil, fmt.Errorf("status of loan %s: decode snapshot: %w", loanID, err)
+	}
+	return raw, nil
+}
+
+// RepayUpdateID is the update id of a repayment: derived from txn_id, so a
+// repeated report of the same payment is deduplicated by the server too,
+// and answered with the first outcome even after the workflow completed.
+func RepayUpdateID(txnID string) string { return "repay/" + txnID }
+
+// Repay reports repayment r (checked beforehand with CheckRepayment) to the
+// loan's workflow and waits for the snapshot after allocation, returned as
+// the workflow's JSON. It fails with
+//   - *RejectedError when the workflow's validator refuses r;
+//   - ErrNotFound when the loan has no workflow;
+//   - ErrNotOpen when the loan was paid off or closed, unless r's txn_id was
+//     already applied: a repeat then answers the loan's final snapshot, since
+//     repeating a repayment changes nothing and returns the same result;
+//   - ErrUnavailable when Temporal does not answer.
+func Repay(ctx context.Context, t Temporal, loanID string, r policy.Repayment) (json.RawMessage, error) {
+	id := workflows.WorkflowID(loanID)
+	for attempt := 1; ; attempt++ {
+		raw, err := repayUpdate(ctx, t, id, r)
+		if err == nil {
+			return raw, nil
+		}
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			if app.Message() == workflows.ErrLoanFinished.Error() {
+				return nil, fmt.Errorf("repay loan %s: %w", loanID, ErrNotOpen)
+			}
+			return nil, &RejectedError{Message: app.Message(), Fields: namedFields(app.Message(), "txn_id", "amount", "currency", "paid_at")}
+		}
+		if !isNotFound(err) {
+			return nil, temporalError("repay loan "+loanID, err)
+		}
+		// Not found: no such loan, or its workflow has completed, or the run
+		// the update went to has just continued as new.
+		desc, derr := t.DescribeWorkflowExecution(ctx, id, "")
+		if derr != nil {
+			return nil, temporalError("repay loan "+loanID, derr)
+		}
+		if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			break
+		}
+		if attempt == 2 {
+			return nil, fmt.Errorf("repay loan %s: the workflow runs but the update did not reach it: %w", loanID, err)
+		}
+	}
+	// Completed: answer a repeat with the final balance, refuse a new payment.
+	snap, qerr := Status(ctx, t, loanID)
+	if qerr != nil {
+		// Without the final balance a repeat cannot be told from a new
+		// payment; a 409 could make the lender think the money was lost.
+		return nil, fmt.Errorf("repay loan %s: loan is closed; checking whether txn %s was applied: %w", loanID, r.TxnID, qerr)
+	}
+	var final struct {
+		Applied []struct {
+			TxnID string `json:"txn_id"`
+		} `json:"applied"`
+	}
+	if err := json.Unmarshal(snap, &final); err != nil {
+		return nil, fmt.Errorf("repay loan %s: read final snapshot: %w", loanID, err)
+	}
+	for _, a := range final.Applied {
+		if a.TxnID == r.TxnID {
+			return snap, nil
+		}
+	}
+	return nil, fmt.Errorf("repay loan %s: %w", loanID, ErrNotOpen)
+}
+
+// repayUpdate sends the repay update and waits for its outcome.
+func repayUpdate(ctx context.Context, t Temporal, workflowID string, r policy.Repayment) (json.RawMessage, error) {
+	h, err := t.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		UpdateID:     RepayUpdateID(r.TxnID),
+		WorkflowID:   workflowID,
+		UpdateName:   workflows.UpdateRepay,
+		Args:         []any{r},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	if err := h.Get(ctx, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// Signal sends signal name with arg to the loan's running workflow. It fails
+// with ErrNotFound when the loan has no workflow and ErrNotOpen when it has
+// completed: a signal to a finished loan would otherwise be lost silently.
+func Signal(ctx context.Context, t Temporal, loanID, name string, arg any) error {
+	if err := CheckOpen(ctx, t, loanID); err != nil {
+		return fmt.Errorf("signal %s: %w", name, err)
+	}
+	if err := t.SignalWorkflow(ctx, workflows.WorkflowID(loanID), "", name, arg); err != nil {
+		if isNotFound(err) { // it completed since CheckOpen
+			return fmt.Errorf("signal %s to loan %s: %w", name, loanID, ErrNotOpen)
+		}
+		return temporalError("signal "+name+" to loan "+loanID, err)
+	}
+	return nil
+}
+
+// CheckOpen returns nil if the loan's workflow is running, ErrNotFound if
+// there is none and ErrNotOpen if it has completed.
+func CheckOpen(ctx context.Context, t Temporal, loanID string) error {
+	desc, err := t.DescribeWorkflowExecution(ctx, workflows.WorkflowID(loanID), "")
+	if err != nil {
+		return temporalError("loan "+loanID, err)
+	}
+	if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return fmt.Errorf("loan %s: %w", loanID, ErrNotOpen)
+	}
+	return nil
+}
+
+// temporalError wraps err from a Temporal call with what was being done,
+// adding ErrNotFound or ErrUnavailable where they apply.
+func temporalError(doing string, err error) error {
+	switch {
+	case isNotFound(err):
+		return fmt.Errorf("%s: %w: %w", doing, ErrNotFound, err)
+	case isUnavailable(err):
+		return fmt.Errorf("%s: temporal %w: %w", doing, ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", doing, err)
+}
+
+func isNotFound(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
+}
+
+// isUnavailable reports whether err means a dependency did not answer (down,
+// overloaded, too slow), as opposed to refusing the request.
+func isUnavailable(err error) bool {
+	var (
+		unavailable *serviceerror.Unavailable
+		deadline    *serviceerror.DeadlineExceeded
+		exhausted   *serviceerror.ResourceExhausted
+		updateWait  *client.WorkflowUpdateServiceTimeoutOrCanceledError
+		netErr      net.Error
+	)
+	return errors.Is(err, ErrUnavailable) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &exhausted) ||
+		errors.As(err, &updateWait) || errors.As(err, &netErr)
+}
+
+// namedFields splits a validation message of the form "field: problem;
+// field: problem" (policy.ValidationError's) into field errors, keeping only
+// the fields in known; a message naming none gives nil.
+func namedFields(msg string, known ...string) []policy.FieldError {
+	var out []policy.FieldError
+	for part := range strings.SplitSeq(msg, "; ") {
+		field, problem, ok := strings.Cut(part, ": ")
+		if ok && slices.Contains(known, field) {
+			out = append(out, policy.FieldError{Field: field, Problem: problem})
+		}
+	}
+	return out
+}

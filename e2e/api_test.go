@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"dunning/api"
+	"dunning/policies"
+	"dunning/policy"
+	"dunning/store"
+	"dunning/workflows"
+)
+
+// call sends a JSON request to the API and decodes a JSON answer into out.
+func call(t *testing.T, srv *httptest.Server, method, path string, body any, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, srv.URL+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer e2e-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// The lending system's whole conversation over HTTP against the real
+// server: start (and start again), bad input, partial, duplicate and full
+// repayment, the notices and the ledger in PostgreSQL.
+func TestLoanOverHTTP(t *testing.T) {
+	s := newStack(t)
+	w := s.startWorker(workflows.TaskQueue)
+	defer w.Stop()
+	reg, err := policy.LoadDir(policies.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(api.Deps{Temporal: s.c, Store: s.store, Policies: reg, HasLocale: s.tmpl.Has, Token: "e2e-token"}))
+	defer srv.Close()
+
+	l := overdueLoan(t, 10)
+	var started map[string]string
+	if code := call(t, srv, "POST", "/v1/loans", l, &started); code != http.StatusCreated {
+		t.Fatalf("start: %d %v", code, started)
+	}
+	if started["workflow_id"] != workflows.WorkflowID(l.LoanID) || started["run_id"] == "" {
+		t.Errorf("start answered %v", started)
+	}
+	var again map[string]string
+	if code := call(t, srv, "POST", "/v1/loans", l, &again); code != http.StatusOK || again["run_id"] != started["run_id"] {
+		t.Errorf("second start: %d %v, want 200 with run %s", code, again, started["run_id"])
+	}
+	bad := l
+	bad.LoanID = "L-BAD-" + l.LoanID
+	bad.Customer.Phone = "12345"
+	var problem map[string]any
+	if code := call(t, srv, "POST", "/v1/loans", bad, &problem); code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(problem), "customer.phone") {
+		t.Errorf("bad phone: %d %v", code, problem)
+	}
+	if code := call(t, srv, "GET", "/v1/loans/"+bad.LoanID, nil, nil); code != http.StatusNotFound {
+		t.Errorf("a rejected loan was started: GET answered %d", code)
+	}
+
+	// The +7 catch-up goes out at once.
+	eventually(t, 20*time.Second, "the +7 notices", func() (bool, string) {
+		got := sentTemplates(s.notices(l.LoanID))
+		return strings.Count(got, "overdue_firm/") == 3, got
+	})
+
+	var snap map[string]any
+	if code := call(t, srv, "GET", "/v1/loans/"+l.LoanID, nil, &snap); code != http.StatusOK {
+		t.Fatalf("status: %d", code)
+	}
+	if snap["state"] != "overdue" || snap["days_past_due"] != float64(10) || snap["bucket"] != "8-15" {
+		t.Errorf("status: state %v dpd %v bucket %v", snap["state"], snap["days_past_due"], snap["bucket"])
+	}
+	overdue := snap["overdue"].(map[string]any)
+	// 1000.00 principal, 45.00 interest, 10 days × 0.50 penalty, 20.00 late fee.
+	if overdue["total"] != "1070.00" || overdue["penalty"] != "5.00" {
+		t.Errorf("overdue = %v, want total \"1070.00\" penalty \"5.00\"", overdue)
+	}
+
+	pay := func(txn, amount string) (int, map[string]any) {
+		var out map[string]any
+		code := call(t, srv, "POST", "/v1/loans/"+l.LoanID+"/repayments",
+			map[string]string{"txn_id": txn, "amount": amount, "paid_at": time.Now().Add(-time.Second).Format(time.RFC3339)}, &out)
+		return code, out
+	}
+	if code, out := pay("T-neg", "-1.00"); code != http.StatusBadRequest && code != http.StatusUnprocessableEntity {
+		t.Errorf("negative amount: %d %v", code, out)
+	}
+	code, part := pay("T-1", "500.00")
+	if code != http.StatusOK || part["state"] != "overdue" {
+		t.Fatalf("partial: %d %v", code, part)
+	}
+	code, dup := pay("T-1", "500.00")
+	if code != http.StatusOK || fmt.Sprint(dup["outstanding"]) != fmt.Sprint(part["outstanding"]) {
+		t.Errorf("duplicate: %d outstanding %v, want %v", code, dup["outstanding"], part["outstanding"])
+	}
+	code, full := pay("T-2", "2000.00")
+	if code != http.StatusOK || full["state"] != "paid_off" {
+		t.Fatalf("full: %d %v", code, full)
+	}
+
+	eventually(t, 20*time.Second, "the paid_off SMS", func() (bool, string) {
+		got := sentTemplates(s.notices(l.LoanID))
+		return strings.Contains(got, "paid_off/sms"), got
+	})
+	got := sentTemplates(s.notices(l.LoanID))
+	if strings.Count(got, "payment_received/sms") != 1 {
+		t.Errorf("payment_received sent %d times: %s", strings.Count(got, "payment_received/sms"), got)
+	}
+	var notices []store.Notice
+	if code := call(t, srv, "GET", "/v1/loans/"+l.LoanID+"/notices", nil, &notices); code != http.StatusOK || len(notices) == 0 {
+		t.Errorf("notices: %d (%d rows)", code, len(notices))
+	}
+
+	ledger, err := s.store.LedgerByLoan(context.Background(), l.LoanID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, e := range ledger {
+		kinds[e.Kind]++
+	}
+	for kind, want := range map[string]int{"loan_started": 1, "repayment_applied": 2, "late_fee_assessed": 1, "paid_off": 1} {
+		if kinds[kind] != want {
+			t.Errorf("ledger has %d %s rows, want %d (all: %v)", kinds[kind], kind, want, kinds)
+		}
+	}
+	if kinds["penalty_posted"] == 0 {
+		t.Errorf("no penalty_posted row: %v", kinds)
+	}
+	var timeline []map[string]any
+	if code := call(t, srv, "GET", "/v1/loans/"+l.LoanID+"/audit", nil, &timeline); code != http.StatusOK || len(timeline) < len(ledger) {
+		t.Errorf("audit: %d, %d entries", code, len(timeline))
+	}
+	s.recordHistory(workflows.WorkflowID(l.LoanID), started["run_id"], "http-partial-duplicate-full")
+}
+
+// Operators steer a loan: pause, resume, contact update, close.
+func TestOperatorSignalsOverHTTP(t *testing.T) {
+	s := newStack(t)
+	w := s.startWorker(workflows.TaskQueue)
+	defer w.Stop()
+	srv := httptest.NewServer(api.New(api.Deps{Temporal: s.c, Store: s.store, HasLocale: s.tmpl.Has, Token: "e2e-token"}))
+	defer srv.Close()
+
+	l := overdueLoan(t, 3)
+	var started map[string]string
+	if code := call(t, srv, "POST", "/v1/loans", l, &started); code != http.StatusCreated {
+		t.Fatalf("start: %d", code)
+	}
+	state := func() string {
+		var snap map[string]any
+		call(t, srv, "GET", "/v1/loans/"+l.LoanID, nil, &snap)
+		return fmt.Sprint(snap["state"])
+	}
+	if code := call(t, srv, "POST", "/v1/loans/"+l.LoanID+"/pause", map[string]string{"reason": "hardship review"}, nil); code != http.StatusAccepted {
+		t.Fatalf("pause: %d", code)
+	}
+	eventually(t, 10*time.Second, "paused", func() (bool, string) { st := state(); return st == "paused", st })
+	if code := call(t, srv, "POST", "/v1/loans/"+l.LoanID+"/resume", map[string]string{"reason": "done"}, nil); code != http.StatusAccepted {
+		t.Fatalf("resume: %d", code)
+	}
+	eventually(t, 10*time.Second, "overdue again", func() (bool, string) { st := state(); return st == "overdue", st })
+	if code := call(t, srv, "PUT", "/v1/loans/"+l.LoanID+"/contact", map[string]any{"opt_outs": []string{"push"}}, nil); code != http.StatusAccepted {
+		t.Fatalf("contact: %d", code)
+	}
+	if code := call(t, srv, "PUT", "/v1/loans/"+l.LoanID+"/contact", map[string]any{"phone": "not-a-phone"}, nil); code != http.StatusBadRequest {
+		t.Errorf("bad contact phone: %d, want 400", code)
+	}
+	if code := call(t, srv, "POST", "/v1/loans/"+l.LoanID+"/close", map[string]string{"reason": "sold"}, nil); code != http.StatusAccepted {
+		t.Fatalf("close: %d", code)
+	}
+	run := s.c.GetWorkflow(context.Background(), workflows.WorkflowID(l.LoanID), started["run_id"])
+	var final policy.Snapshot
+	if err := run.Get(context.Background(), &final); err != nil {
+		t.Fatal(err)
+	}
+	if final.State != policy.StateClosed {
+		t.Errorf("final state %s, want closed", final.State)
+	}
+	ledger, _ := s.store.LedgerByLoan(context.Background(), l.LoanID)
+	kinds := map[string]int{}
+	for _, e := range ledger {
+		kinds[e.Kind]++
+	}
+	for _, k := range []string{"paused", "resumed", "contact_updated", "closed"} {
+		if kinds[k] != 1 {
+			t.Errorf("ledger %s rows = %d, want 1 (%v)", k, kinds[k], kinds)
+		}
+	}
+	s.recordHistory(workflows.WorkflowID(l.LoanID), started["run_id"], "http-pause-resume-contact-close")
+}

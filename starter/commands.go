@@ -1,0 +1,434 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"dunning/api"
+	"dunning/internal/temporalutil"
+	"dunning/policies"
+	"dunning/policy"
+	"dunning/store"
+	"dunning/templates"
+	"dunning/workflows"
+)
+
+// Timeouts of the CLI's calls.
+const (
+	dialWait   = 10 * time.Second // for Temporal to answer at all
+	cmdTimeout = 30 * time.Second // for one command's calls
+)
+
+// cmdStart: start -f loan.json|-.
+func (c *cli) cmdStart(ctx context.Context, args []string) error {
+	fs := c.flags("start")
+	file := fs.String("f", "", "the loan as JSON: a file, or - for stdin")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *file == "" {
+		return usagef("-f is required")
+	}
+	body, err := c.readInput(*file)
+	if err != nil {
+		return err
+	}
+	l, err := policy.DecodeLoan(bytes.NewReader(body))
+	if err != nil {
+		return c.reportInvalid("loan", err)
+	}
+	check, err := loanChecker()
+	if err != nil {
+		return err
+	}
+	p, err := check(l)
+	if err != nil {
+		return c.reportInvalid("loan", err)
+	}
+	tc, err := temporalutil.Dial(ctx, c.sdkLogger(), dialWait)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
+	defer cancel()
+	res, err := api.StartLoan(ctx, tc, l, p)
+	if err != nil {
+		return err
+	}
+	what := "started"
+	if !res.Started {
+		what = "already running"
+	}
+	fmt.Fprintf(c.stdout, "%s: loan %s, workflow %s, run %s\n", what, res.LoanID, res.WorkflowID, res.RunID)
+	return nil
+}
+
+// cmdImport: import -f loans.jsonl|loans.csv|- [-format jsonl|csv] [-concurrency 8].
+func (c *cli) cmdImport(ctx context.Context, args []string) error {
+	fs := c.flags("import")
+	file := fs.String("f", "", "loans as JSONL (one loan per line) or CSV (one row per installment); - for stdin")
+	format := fs.String("format", "", "jsonl or csv (default: from the file name's extension; jsonl for stdin)")
+	concurrency := fs.Int("concurrency", 8, "loans started at once")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *file == "" {
+		return usagef("-f is required")
+	}
+	if *concurrency < 1 || *concurrency > 256 {
+		return usagef("-concurrency must be between 1 and 256")
+	}
+	read, err := importFormat(*format, *file)
+	if err != nil {
+		return err
+	}
+	in, closeIn, err := c.openInput(*file)
+	if err != nil {
+		return err
+	}
+	defer closeIn()
+	check, err := loanChecker()
+	if err != nil {
+		return err
+	}
+	tc, err := temporalutil.Dial(ctx, c.sdkLogger(), dialWait)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	im := &importer{
+		check: check,
+		start: func(ctx context.Context, l policy.Loan, p policy.Policy) (api.StartResult, error) {
+			ctx, cancel := context.WithTimeout(ctx, api.DefaultTimeout)
+			defer cancel()
+			return api.StartLoan(ctx, tc, l, p)
+		},
+		concurrency: *concurrency,
+		progress:    c.stderr,
+		every:       5 * time.Second,
+	}
+	if c.stderrIsTerminal {
+		im.every = 200 * time.Millisecond
+	}
+	sum := im.run(ctx, in, read)
+	writeSummary(c.stdout, sum)
+	if !sum.ok() {
+		return errReported
+	}
+	return nil
+}
+
+// importFormat picks the reader for -format, or for the file's extension.
+func importFormat(format, file string) (func(io.Reader, func(loanItem) bool) error, error) {
+	if format == "" {
+		switch strings.ToLower(filepath.Ext(file)) {
+		case ".csv":
+			format = "csv"
+		case ".jsonl", ".ndjson", ".json", "":
+			format = "jsonl"
+		default:
+			return nil, usagef("cannot tell the format of %s: give -format jsonl or -format csv", file)
+		}
+	}
+	switch format {
+	case "jsonl":
+		return readJSONL, nil
+	case "csv":
+		return readCSV, nil
+	}
+	return nil, usagef("-format must be jsonl or csv, got %q", format)
+}
+
+// cmdRepay: repay <loan_id> -txn T -amount 100.00 [-paid-at RFC3339] [-currency C].
+func (c *cli) cmdRepay(ctx context.Context, args []string) error {
+	fs := c.flags("repay")
+	txn := fs.String("txn", "", "the payment's transaction id (a repeat of one already applied changes nothing)")
+	amount := fs.String("amount", "", "amount paid, as a decimal such as 100.00")
+	paidAt := fs.String("paid-at", "", "when the borrower paid, RFC 3339 (default now)")
+	currency := fs.String("currency", "", "currency of the amount; must be the loan's (optional)")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	r := policy.Repayment{TxnID: *txn, Currency: *currency, PaidAt: time.Now()}
+	var v policy.ValidationError
+	if d, err := decimal.NewFromString(*amount); err != nil {
+		v = append(v, policy.FieldError{Field: "amount", Problem: fmt.Sprintf(`want a decimal amount such as "100.00", got %q`, *amount)})
+	} else {
+		r.Amount = d
+	}
+	if *paidAt != "" {
+		t, err := time.Parse(time.RFC3339, *paidAt)
+		if err != nil {
+			v = append(v, policy.FieldError{Field: "paid_at", Problem: fmt.Sprintf("want an RFC 3339 time such as 2026-12-08T10:00:00+08:00, got %q", *paidAt)})
+		}
+		r.PaidAt = t
+	}
+	if len(v) == 0 {
+		if err := api.CheckRepayment(r, time.Now()); err != nil {
+			return c.reportInvalid("repayment", err)
+		}
+	} else {
+		return c.reportInvalid("repayment", v)
+	}
+	return c.withTemporal(ctx, func(ctx context.Context, t api.Temporal) error {
+		snap, err := api.Repay(ctx, t, pos[0], r)
+		var rej *api.RejectedError
+		if errors.As(err, &rej) {
+			fmt.Fprintf(c.stderr, "repayment rejected by loan %s: %s\n", pos[0], rej.Message)
+			return errReported
+		}
+		if err != nil {
+			return loanError(pos[0], err)
+		}
+		return c.printJSON(snap)
+	})
+}
+
+// cmdStatus: status <loan_id>.
+func (c *cli) cmdStatus(ctx context.Context, args []string) error {
+	pos, err := parse(c.flags("status"), args, 1)
+	if err != nil {
+		return err
+	}
+	return c.withTemporal(ctx, func(ctx context.Context, t api.Temporal) error {
+		snap, err := api.Status(ctx, t, pos[0])
+		if err != nil {
+			return loanError(pos[0], err)
+		}
+		return c.printJSON(snap)
+	})
+}
+
+// cmdPause: pause <loan_id> [-reason R] [-until RFC3339].
+func (c *cli) cmdPause(ctx context.Context, args []string) error {
+	fs := c.flags("pause")
+	reason := fs.String("reason", "", "why (kept in the ledger)")
+	until := fs.String("until", "", "end of the pause, RFC 3339 (default: until resumed)")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	p := workflows.PauseSignal{Reason: *reason}
+	if *until != "" {
+		t, err := time.Parse(time.RFC3339, *until)
+		if err != nil {
+			return c.reportInvalid("pause", policy.ValidationError{{Field: "until", Problem: fmt.Sprintf("want an RFC 3339 time, got %q", *until)}})
+		}
+		p.Until = &t
+	}
+	if err := api.CheckPause(p, time.Now()); err != nil {
+		return c.reportInvalid("pause", err)
+	}
+	return c.signal(ctx, pos[0], workflows.SignalPause, p)
+}
+
+// cmdResume: resume <loan_id> [-reason R].
+func (c *cli) cmdResume(ctx context.Context, args []string) error {
+	fs := c.flags("resume")
+	reason := fs.String("reason", "", "why (kept in the ledger)")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	return c.signal(ctx, pos[0], workflows.SignalResume, workflows.ResumeSignal{Reason: *reason})
+}
+
+// cmdClose: close <loan_id> -reason R.
+func (c *cli) cmdClose(ctx context.Context, args []string) error {
+	fs := c.flags("close")
+	reason := fs.String("reason", "", "why the loan's dunning ends (required)")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	cl := workflows.CloseSignal{Reason: *reason}
+	if err := api.CheckClose(cl); err != nil {
+		return c.reportInvalid("close", err)
+	}
+	return c.signal(ctx, pos[0], workflows.SignalClose, cl)
+}
+
+// signal sends a signal to a running loan and says so.
+func (c *cli) signal(ctx context.Context, loanID, name string, arg any) error {
+	return c.withTemporal(ctx, func(ctx context.Context, t api.Temporal) error {
+		if err := api.Signal(ctx, t, loanID, name, arg); err != nil {
+			return loanError(loanID, err)
+		}
+		fmt.Fprintf(c.stdout, "%s sent to loan %s (workflow %s)\n", name, loanID, workflows.WorkflowID(loanID))
+		return nil
+	})
+}
+
+// cmdAudit: audit <loan_id> [-format json|csv].
+func (c *cli) cmdAudit(ctx context.Context, args []string) error {
+	fs := c.flags("audit")
+	format := fs.String("format", "json", "json or csv")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if *format != "json" && *format != "csv" {
+		return usagef("-format must be json or csv, got %q", *format)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
+	defer cancel()
+	st, err := store.Open(ctx, c.databaseURL())
+	if err != nil {
+		return fmt.Errorf("audit store (DATABASE_URL): %w", err)
+	}
+	defer st.Close()
+	entries, err := st.Timeline(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if *format == "csv" {
+		return store.WriteTimelineCSV(c.stdout, entries)
+	}
+	if entries == nil {
+		entries = []store.TimelineEntry{}
+	}
+	b, err := json.MarshalIndent(entries, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode timeline: %w", err)
+	}
+	_, err = fmt.Fprintf(c.stdout, "%s\n", b)
+	return err
+}
+
+// withTemporal connects to Temporal and runs f with a bounded context.
+func (c *cli) withTemporal(ctx context.Context, f func(context.Context, api.Temporal) error) error {
+	tc, err := temporalutil.Dial(ctx, c.sdkLogger(), dialWait)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
+	defer cancel()
+	return f(ctx, tc)
+}
+
+// loanError words the errors callers branch on for a person.
+func loanError(loanID string, err error) error {
+	switch {
+	case errors.Is(err, api.ErrNotFound):
+		return fmt.Errorf("loan %s not found (no workflow %s)", loanID, workflows.WorkflowID(loanID))
+	case errors.Is(err, api.ErrNotOpen):
+		return fmt.Errorf("loan %s: %w", loanID, api.ErrNotOpen)
+	}
+	return err
+}
+
+// loanChecker loads the shipped policies and templates and returns the loan
+// validator the API uses too.
+func loanChecker() (func(policy.Loan) (policy.Policy, error), error) {
+	reg, err := policy.LoadDir(policies.FS)
+	if err != nil {
+		return nil, fmt.Errorf("load policies: %w", err)
+	}
+	tr, err := templates.New()
+	if err != nil {
+		return nil, fmt.Errorf("load templates: %w", err)
+	}
+	return func(l policy.Loan) (policy.Policy, error) { return api.CheckLoan(l, reg, tr.Has) }, nil
+}
+
+// reportInvalid prints every field problem and returns errReported.
+func (c *cli) reportInvalid(what string, err error) error {
+	var v policy.ValidationError
+	if !errors.As(err, &v) {
+		return fmt.Errorf("invalid %s: %w", what, err)
+	}
+	fmt.Fprintf(c.stderr, "invalid %s:\n", what)
+	for _, fe := range v {
+		fmt.Fprintf(c.stderr, "    %s\n", fe.Error())
+	}
+	return errReported
+}
+
+// printJSON writes raw JSON indented.
+func (c *cli) printJSON(raw []byte) error {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return fmt.Errorf("format answer: %w", err)
+	}
+	b.WriteByte('\n')
+	_, err := c.stdout.Write(b.Bytes())
+	return err
+}
+
+// readInput reads a whole file, or stdin for "-", at most 1 MiB (one loan).
+func (c *cli) readInput(name string) ([]byte, error) {
+	in, closeIn, err := c.openInput(name)
+	if err != nil {
+		return nil, err
+	}
+	defer closeIn()
+	b, err := io.ReadAll(io.LimitReader(in, maxLine+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(b) > maxLine {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, maxLine)
+	}
+	return b, nil
+}
+
+// openInput opens a file, or stdin for "-".
+func (c *cli) openInput(name string) (io.Reader, func(), error) {
+	if name == "-" {
+		return c.stdin, func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open input: %w", err)
+	}
+	return f, func() { _ = f.Close() }, nil
+}
+
+// flags is a flag set for a command that reports to c.stderr.
+func (c *cli) flags(cmd string) *flag.FlagSet {
+	fs := flag.NewFlagSet("starter "+cmd, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	return fs
+}
+
+// parse parses args, which may mix flags and positional arguments
+// ("repay L-1 -txn T" and "repay -txn T L-1" both work), and wants exactly
+// npos positional arguments.
+func parse(fs *flag.FlagSet, args []string, npos int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, usagef("%s: see the flags above", fs.Name())
+			}
+			return nil, usagef("%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	if len(pos) != npos {
+		if npos == 1 {
+			return nil, usagef("want a loan id")
+		}
+		return nil, usagef("unexpected argument %q", pos[0])
+	}
+	return pos, nil
+}

@@ -1,0 +1,151 @@
+// Command starter is the lending system's entry point to dunning: it starts
+// loans (one, or a file of them), reports repayments, reads and steers loans,
+// exports a loan's audit timeline, and serves the HTTP API.
+//
+//	go run ./starter start -f loan.json
+//	go run ./starter import -f loans.jsonl [-concurrency 8]
+//	go run ./starter repay L-2026-0001 -txn T-1 -amount 100.00
+//	go run ./starter serve -addr :8080
+//
+// Configuration comes from the environment: TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE and the other TEMPORAL_* settings of the Temporal
+// environment configuration (see internal/temporalutil), DATABASE_URL for
+// the audit store, API_TOKEN, LOG_LEVEL and LOG_FORMAT for serve. Run it with
+// no arguments for help.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"dunning/internal/config"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1 // the command failed, or rejected some input
+	exitUsage = 2 // the command line is wrong
+)
+
+// cli is one run of the command: its streams and environment, so tests can
+// run commands without a process.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// stderrIsTerminal makes import redraw its progress line often.
+	stderrIsTerminal bool
+}
+
+// usageError is a wrong command line; it exits 2 after the usage text.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// errReported means the command has already told the user what went wrong
+// (a list of rejections); it only sets the exit code.
+var errReported = errors.New("reported")
+
+const usage = `usage: starter <command> [arguments]
+
+commands:
+  start -f loan.json|-                 validate one loan and start its workflow
+  import -f loans.jsonl|loans.csv|- [-format jsonl|csv] [-concurrency 8]
+                                       validate and start many loans; CSV has one row per
+                                       installment with the header
+                                       loan_id,currency,policy,customer_id,name,phone,email,
+                                       push_token,locale,time_zone,seq,due_date,principal,
+                                       interest,fee (rows of one loan together)
+  repay <loan_id> -txn T -amount 100.00 [-paid-at RFC3339] [-currency CNY]
+                                       report a repayment; prints the balance after it
+  status <loan_id>                     print the loan's balance snapshot
+  pause <loan_id> [-reason R] [-until RFC3339]
+  resume <loan_id> [-reason R]
+  close <loan_id> -reason R            end the loan's dunning for good
+  audit <loan_id> [-format json|csv]   the loan's audit timeline from PostgreSQL
+  serve [-addr :8080] [-timeout 15s]   the HTTP API (see api/doc.go for its routes)
+
+environment:
+  TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
+  TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE
+                 Temporal connection (Temporal environment configuration)
+  DATABASE_URL   audit store for audit and serve
+                 (default ` + config.DefaultDatabaseURL + `)
+  API_TOKEN      serve: when set, every /v1 call needs "Authorization: Bearer <token>"
+  LOG_LEVEL      serve: debug|info|warn|error (default info)
+  LOG_FORMAT     serve: json for JSON log lines, text otherwise
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		c.stderrIsTerminal = true
+	}
+	code := c.run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run runs the command in args and returns the exit code.
+func (c *cli) run(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(c.stderr, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	commands := map[string]func(context.Context, []string) error{
+		"start":  c.cmdStart,
+		"import": c.cmdImport,
+		"repay":  c.cmdRepay,
+		"status": c.cmdStatus,
+		"pause":  c.cmdPause,
+		"resume": c.cmdResume,
+		"close":  c.cmdClose,
+		"audit":  c.cmdAudit,
+		"serve":  c.cmdServe,
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(c.stderr, "starter: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+	err := cmd(ctx, args[1:])
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errReported):
+		return exitFail
+	case errors.As(err, &ue):
+		fmt.Fprintf(c.stderr, "starter %s: %s\n\n%s", args[0], ue.msg, usage)
+		return exitUsage
+	}
+	fmt.Fprintf(c.stderr, "starter %s: %v\n", args[0], err)
+	return exitFail
+}
+
+// sdkLogger is the Temporal SDK's logger: warnings and errors only, so CLI
+// output stays readable.
+func (c *cli) sdkLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// databaseURL is DATABASE_URL or the dev default.
+func (c *cli) databaseURL() string {
+	if u := c.getenv("DATABASE_URL"); u != "" {
+		return u
+	}
+	return config.DefaultDatabaseURL
+}

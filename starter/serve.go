@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
+	"dunning/api"
+	"dunning/internal/config"
+	"dunning/internal/temporalutil"
+	"dunning/policies"
+	"dunning/policy"
+	"dunning/store"
+	"dunning/templates"
+)
+
+// shutdownGrace is how long serve lets requests in flight finish after
+// SIGINT or SIGTERM.
+const shutdownGrace = 20 * time.Second
+
+// cmdServe: serve [-addr :8080]. It starts even when Temporal or PostgreSQL
+// is down — the API answers 503 for what needs them and /healthz says which —
+// so a restart order of containers does not matter.
+func (c *cli) cmdServe(ctx context.Context, args []string) error {
+	fs := c.flags("serve")
+	addr := fs.String("addr", ":8080", "address to listen on")
+	timeout := fs.Duration("timeout", api.DefaultTimeout, "bound on each request's calls to Temporal and PostgreSQL")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	logger := config.Logger()
+
+	reg, err := policy.LoadDir(policies.FS)
+	if err != nil {
+		return fmt.Errorf("load policies: %w", err)
+	}
+	tr, err := templates.New()
+	if err != nil {
+		return fmt.Errorf("load templates: %w", err)
+	}
+	opts, err := temporalutil.Options(c.sdkLogger())
+	if err != nil {
+		return err
+	}
+	tc, err := client.NewLazyClient(opts)
+	if err != nil {
+		return fmt.Errorf("temporal client for %s: %w", opts.HostPort, err)
+	}
+	defer tc.Close()
+	st, err := newLazyStore(c.databaseURL())
+	if err != nil {
+		return err
+	}
+	defer st.close()
+
+	token := c.getenv("API_TOKEN")
+	if token == "" {
+		logger.Warn("API_TOKEN is not set: /v1 answers anyone who can reach " + *addr)
+	}
+	srv := &http.Server{
+		Addr: *addr,
+		Handler: api.New(api.Deps{
+			Temporal: tc, Store: st, Policies: reg, HasLocale: tr.Has,
+			Token: token, Logger: logger, Timeout: *timeout,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      *timeout + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	logger.Info("serving the dunning API", "addr", ln.Addr().String(), "temporal", opts.HostPort,
+		"namespace", opts.Namespace, "auth", token != "")
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight", "grace", shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// lazyStore opens the audit store on first use and again after a failure,
+// at most every retryEvery, so serve starts without PostgreSQL and recovers
+// when it comes up. Errors while it is down wrap api.ErrUnavailable.
+type lazyStore struct {
+	url string
+
+	mu      sync.Mutex
+	st      *store.Store
+	lastErr error
+	lastTry time.Time
+}
+
+// retryEvery spaces attempts to open the store while it is down.
+const retryEvery = 2 * time.Second
+
+// newLazyStore checks that url is a valid database URL; it does not connect.
+func newLazyStore(url string) (*lazyStore, error) {
+	if _, err := pgxpool.ParseConfig(url); err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	return &lazyStore{url: url}, nil
+}
+
+func (l *lazyStore) get(ctx context.Context) (*store.Store, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.st != nil {
+		return l.st, nil
+	}
+	if l.lastErr != nil && time.Since(l.lastTry) < retryEvery {
+		return nil, l.lastErr
+	}
+	l.lastTry = time.Now()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, l.url)
+	if err != nil {
+		l.lastErr = fmt.Errorf("database %w: %w", api.ErrUnavailable, err)
+		return nil, l.lastErr
+	}
+	l.st, l.lastErr = st, nil
+	return st, nil
+}
+
+// NoticesByLoan implements api.Store.
+func (l *lazyStore) NoticesByLoan(ctx context.Context, loanID string) ([]store.Notice, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.NoticesByLoan(ctx, loanID)
+}
+
+// Timeline implements api.Store.
+func (l *lazyStore) Timeline(ctx context.Context, loanID string) ([]store.TimelineEntry, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.Timeline(ctx, loanID)
+}
+
+// Ping implements api.Store.
+func (l *lazyStore) Ping(ctx context.Context) error {
+	st, err := l.get(ctx)
+	if err != nil {
+		return err
+	}
+	return st.Ping(ctx)
+}
+
+func (l *lazyStore) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.st != nil {
+		l.st.Close()
+	}
+}
