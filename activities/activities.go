@@ -86,7 +86,7 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 		return NoticeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInput, err)
 	}
 	receipt, err := sender.Send(ctx, channels.Message{
-		IdempotencyKey: req.Key, Channel: string(req.Channel), To: req.Recipient, Locale: req.Locale,
+		IdempotencyKey: req.Key, Channel: string(req.Channel), To: req.Recipient, Locale: req.Locale, Template: req.Template,
 		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, Title: msg.Title, Body: msg.Body,
 	})
 	if err != nil {

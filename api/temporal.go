@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -131,7 +132,8 @@ func StartLoan(ctx context.Context, t Temporal, l policy.Loan, p policy.Policy) 
 // workflow's JSON unchanged (amounts as fixed-point strings). It fails with
 // ErrNotFound when the loan has no workflow.
 func Status(ctx context.Context, t Temporal, loanID string) (json.RawMessage, error) {
-	v, err := t.QueryWorkflow(ctx, workflows.WorkflowID(loanID), "", workflows.QueryStatus)
+	now := time.Now()
+	v, err := t.QueryWorkflow(ctx, workflows.WorkflowID(loanID), "", workflows.QueryStatus, &now)
 	if err != nil {
 		return nil, temporalError("status of loan "+loanID, err)
 	}

@@ -121,8 +121,16 @@ func newLoan(ctx workflow.Context, in Input) (*loan, error) {
 
 // register installs the status query and the repay update.
 func (l *loan) register(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (policy.Snapshot, error) {
-		s := l.snapshot(workflow.Now(ctx))
+	// The status query answers as of the caller's instant when it passes one
+	// (the API and CLI pass their clock): workflow.Now is the time of the
+	// last workflow task, which is days old while a loan sleeps. A query
+	// writes nothing to history, so this cannot break replay.
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func(asOf *time.Time) (policy.Snapshot, error) {
+		now := workflow.Now(ctx)
+		if asOf != nil && asOf.After(now) {
+			now = *asOf
+		}
+		s := l.snapshot(now)
 		s.NextReminderAt = l.nextAt
 		return s, nil
 	}); err != nil {
