@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -154,12 +156,13 @@ func (l *loan) onContact(ctx workflow.Context, u ContactUpdate) {
 	next := l.terms
 	next.Customer = c
 	if err := policy.ValidateContact(c, l.pol, nil); err != nil {
-		workflow.GetLogger(ctx).Warn("contact update ignored", "error", err.Error())
+		// Field names only: the problems quote the bad phone or email.
+		workflow.GetLogger(ctx).Warn("contact update ignored", "fields", fieldsOf(err))
 		return
 	}
 	loc, err := next.Location(l.pol)
 	if err != nil {
-		workflow.GetLogger(ctx).Warn("contact update ignored", "error", err.Error())
+		workflow.GetLogger(ctx).Warn("contact update ignored", "fields", "customer.time_zone")
 		return
 	}
 	l.terms, l.loc = next, loc
@@ -187,4 +190,18 @@ func (l *loan) onReschedule(ctx workflow.Context, r RescheduleSignal) {
 	l.record(ctx, activities.KindRescheduled, nil, map[string]any{
 		"reason": r.Reason, "installments": len(r.Installments), "schedule_version": snap.ScheduleVersion + 1,
 	})
+}
+
+// fieldsOf names the fields a validation error is about, for logs that must
+// not repeat the values (phones, emails).
+func fieldsOf(err error) string {
+	var v policy.ValidationError
+	if !errors.As(err, &v) {
+		return "unknown"
+	}
+	names := make([]string, 0, len(v))
+	for _, e := range v {
+		names = append(names, e.Field)
+	}
+	return strings.Join(names, ",")
 }

@@ -227,7 +227,11 @@ func (l *loan) finish(ctx workflow.Context) (policy.Snapshot, error) {
 	l.done = true
 	// Signals that arrived with the one that ended the loan (a close and a
 	// contact update in the same task) are applied and audited, not lost.
-	for l.signals.drain(ctx, l) {
+	// Added after the first histories were recorded: gated, as every change
+	// to the workflow's logic is.
+	if workflow.GetVersion(ctx, "drain-signals-before-finish", workflow.DefaultVersion, 1) >= 1 {
+		for l.signals.drain(ctx, l) {
+		}
 	}
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	l.sendConfirmations(ctx)
