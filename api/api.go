@@ -49,6 +49,8 @@ type Deps struct {
 	// Timeout bounds each request's calls to Temporal and the database;
 	// zero means DefaultTimeout.
 	Timeout time.Duration
+	// TaskQueue is where loans start; "" is workflows.TaskQueue.
+	TaskQueue string
 	// Now is the clock for defaults (paid_at) and checks (paused until);
 	// nil means time.Now.
 	Now func() time.Time

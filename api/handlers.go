@@ -37,7 +37,7 @@ func (s *server) startLoan(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	res, err := StartLoan(ctx, s.Temporal, l, p)
+	res, err := StartLoan(ctx, s.Temporal, l, p, s.TaskQueue)
 	switch {
 	case errors.Is(err, ErrNotOpen):
 		writeError(w, http.StatusConflict, fmt.Sprintf("loan %s already finished (paid off or closed): its id cannot be started again", l.LoanID))

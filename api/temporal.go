@@ -81,10 +81,13 @@ type StartResult struct {
 // itself say which one happened. The reuse policy ALLOW_DUPLICATE_FAILED_ONLY
 // keeps a paid-off or closed loan's id from being started again by mistake,
 // while a loan whose run failed or was terminated can be started afresh.
-func StartOptions(l policy.Loan, p policy.Policy) client.StartWorkflowOptions {
+func StartOptions(l policy.Loan, p policy.Policy, queue string) client.StartWorkflowOptions {
+	if queue == "" {
+		queue = workflows.TaskQueue
+	}
 	return client.StartWorkflowOptions{
 		ID:                                       workflows.WorkflowID(l.LoanID),
-		TaskQueue:                                workflows.TaskQueue,
+		TaskQueue:                                queue,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
@@ -99,13 +102,14 @@ func StartOptions(l policy.Loan, p policy.Policy) client.StartWorkflowOptions {
 }
 
 // StartLoan starts the workflow of loan l, validated beforehand (CheckLoan),
-// under policy p. A loan whose workflow is already running is not an error:
+// under policy p, on task queue queue ("" is workflows.TaskQueue; tests
+// give each their own so their workers never take each other's tasks). A loan whose workflow is already running is not an error:
 // the result names the existing run with Started false. A loan whose workflow
 // completed (paid off or closed) fails with ErrNotOpen.
-func StartLoan(ctx context.Context, t Temporal, l policy.Loan, p policy.Policy) (StartResult, error) {
+func StartLoan(ctx context.Context, t Temporal, l policy.Loan, p policy.Policy, queue string) (StartResult, error) {
 	id := workflows.WorkflowID(l.LoanID)
 	res := StartResult{LoanID: l.LoanID, WorkflowID: id}
-	run, err := t.ExecuteWorkflow(ctx, StartOptions(l, p), workflows.WorkflowType, workflows.Input{Loan: l, Policy: p})
+	run, err := t.ExecuteWorkflow(ctx, StartOptions(l, p, queue), workflows.WorkflowType, workflows.Input{Loan: l, Policy: p})
 	if err == nil {
 		res.RunID, res.Started = run.GetRunID(), true
 		return res, nil

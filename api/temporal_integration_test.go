@@ -14,17 +14,12 @@ import (
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
 
-	"dunning/activities"
 	"dunning/channels"
 	"dunning/internal/demo"
-	"dunning/internal/pgtest"
-	"dunning/internal/temporalutil"
+	"dunning/internal/testenv"
 	"dunning/policies"
 	"dunning/policy"
-	"dunning/store"
-	"dunning/templates"
 	"dunning/workflows"
 )
 
@@ -34,50 +29,17 @@ import (
 // start, an update to a completed workflow and a rejected update.
 func realServer(t *testing.T) (*testAPI, client.Client) {
 	t.Helper()
-	addr := os.Getenv("DUNNING_TEST_TEMPORAL")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("DUNNING_TEST_TEMPORAL is not set: run `make test`, which starts the Temporal dev server")
-		}
-		t.Skip("DUNNING_TEST_TEMPORAL is not set; `make test` starts a Temporal dev server and sets it")
-	}
-	quiet := slog.New(slog.DiscardHandler)
-	ctx := context.Background()
-	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Namespace: "default", Logger: tlog.NewStructuredLogger(quiet)})
-	if err != nil {
-		t.Fatalf("connect to temporal at %s: %v", addr, err)
-	}
-	t.Cleanup(c.Close)
-	if err := temporalutil.EnsureSearchAttributes(ctx, c, "default"); err != nil {
-		t.Fatal(err)
-	}
-	url := pgtest.NewDatabase(t)
-	if err := store.Migrate(ctx, url); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	tmpl, err := templates.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	workflows.Register(w, &activities.Activities{
-		Store: st, Senders: channels.DevRegistry(&channels.DevSink{Logger: quiet}), Templates: tmpl, Log: quiet,
-		Brand: activities.Brand{Name: "安心借", Hotline: "400-800-1234", RepayURL: "https://m.example.cn/r"},
-	})
-	if err := w.Start(); err != nil {
-		t.Fatalf("start worker: %v", err)
-	}
-	t.Cleanup(w.Stop)
+	c := testenv.Temporal(t)
+	st := testenv.Store(t)
+	tmpl := testenv.Templates(t)
+	queue := testenv.Queue(t)
+	testenv.StartWorker(t, c, st, tmpl, &channels.DevSink{Logger: testenv.Quiet}, queue)
+	quiet := testenv.Quiet
 	reg, err := policy.LoadDir(policies.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta := &testAPI{h: New(Deps{Temporal: c, Store: st, Policies: reg, HasLocale: tmpl.Has, Logger: quiet}), token: ""}
+	ta := &testAPI{h: New(Deps{Temporal: c, Store: st, Policies: reg, HasLocale: tmpl.Has, Logger: quiet, TaskQueue: queue}), token: ""}
 	return ta, c
 }
 

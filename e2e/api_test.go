@@ -55,13 +55,14 @@ func call(t *testing.T, srv *httptest.Server, method, path string, body any, out
 // repayment, the notices and the ledger in PostgreSQL.
 func TestLoanOverHTTP(t *testing.T) {
 	s := newStack(t)
-	w := s.startWorker(workflows.TaskQueue)
+	queue := queueName(t)
+	w := s.startWorker(queue)
 	defer w.Stop()
 	reg, err := policy.LoadDir(policies.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Deps{Temporal: s.c, Store: s.store, Policies: reg, HasLocale: s.tmpl.Has, Token: "e2e-token"}))
+	srv := httptest.NewServer(api.New(api.Deps{Temporal: s.c, Store: s.store, Policies: reg, HasLocale: s.tmpl.Has, Token: "e2e-token", TaskQueue: queue}))
 	defer srv.Close()
 
 	l := overdueLoan(t, 10)
@@ -132,6 +133,11 @@ func TestLoanOverHTTP(t *testing.T) {
 		got := sentTemplates(s.notices(l.LoanID))
 		return strings.Contains(got, "paid_off/sms"), got
 	})
+	// The ledger is complete once the workflow is: wait for it.
+	var final policy.Snapshot
+	if err := s.c.GetWorkflow(context.Background(), workflows.WorkflowID(l.LoanID), "").Get(context.Background(), &final); err != nil {
+		t.Fatalf("workflow result: %v", err)
+	}
 	got := sentTemplates(s.notices(l.LoanID))
 	if strings.Count(got, "payment_received/sms") != 1 {
 		t.Errorf("payment_received sent %d times: %s", strings.Count(got, "payment_received/sms"), got)
@@ -167,9 +173,10 @@ func TestLoanOverHTTP(t *testing.T) {
 // Operators steer a loan: pause, resume, contact update, close.
 func TestOperatorSignalsOverHTTP(t *testing.T) {
 	s := newStack(t)
-	w := s.startWorker(workflows.TaskQueue)
+	queue := queueName(t)
+	w := s.startWorker(queue)
 	defer w.Stop()
-	srv := httptest.NewServer(api.New(api.Deps{Temporal: s.c, Store: s.store, HasLocale: s.tmpl.Has, Token: "e2e-token"}))
+	srv := httptest.NewServer(api.New(api.Deps{Temporal: s.c, Store: s.store, HasLocale: s.tmpl.Has, Token: "e2e-token", TaskQueue: queue}))
 	defer srv.Close()
 
 	l := overdueLoan(t, 3)

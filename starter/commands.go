@@ -63,7 +63,7 @@ func (c *cli) cmdStart(ctx context.Context, args []string) error {
 	defer tc.Close()
 	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
 	defer cancel()
-	res, err := api.StartLoan(ctx, tc, l, p)
+	res, err := api.StartLoan(ctx, tc, l, p, "")
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (c *cli) cmdImport(ctx context.Context, args []string) error {
 		start: func(ctx context.Context, l policy.Loan, p policy.Policy) (api.StartResult, error) {
 			ctx, cancel := context.WithTimeout(ctx, api.DefaultTimeout)
 			defer cancel()
-			return api.StartLoan(ctx, tc, l, p)
+			return api.StartLoan(ctx, tc, l, p, "")
 		},
 		concurrency: *concurrency,
 		progress:    c.stderr,
