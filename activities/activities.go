@@ -72,6 +72,13 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 		return NoticeResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("render %s/%s/%s: %v", req.Locale, req.Channel, req.Template, err), ErrTypeRender, err)
 	}
+	// Find the sender before reserving: a channel with no sender wired is a
+	// configuration error that a redeployed worker fixes, so it is retried
+	// and leaves no row stuck in pending.
+	sender, err := a.Senders.For(string(req.Channel))
+	if err != nil {
+		return NoticeResult{}, fmt.Errorf("no sender for %s (configuration): %w", req.Channel, err)
+	}
 	n := a.noticeRow(ctx, req, msg)
 	row, reserved, err := a.Store.ReserveNotice(ctx, n)
 	if err != nil {
@@ -80,10 +87,6 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 	if !reserved && row.Status != store.NoticePending {
 		log.Info("notice already recorded", "key", req.Key, "status", row.Status)
 		return resultOf(row), nil
-	}
-	sender, err := a.Senders.For(string(req.Channel))
-	if err != nil {
-		return NoticeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInput, err)
 	}
 	receipt, err := sender.Send(ctx, channels.Message{
 		IdempotencyKey: req.Key, Channel: string(req.Channel), To: req.Recipient, Locale: req.Locale, Template: req.Template,
