@@ -58,6 +58,10 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 		l.sendConfirmations(ctx)
 		snap := l.snapshot(now)
 		l.recordCharges(ctx, snap)
+		if !l.reachable() && workflow.GetVersion(ctx, "case-when-unreachable", workflow.DefaultVersion, 1) >= 1 {
+			// Every channel opted out or gone: people take over at once.
+			l.openCase(ctx, snap, "no reachable channel left", l.terms.LoanID+"/unreachable")
+		}
 		l.flush(ctx)
 
 		if l.st.Closed {

@@ -332,3 +332,33 @@ func byPoint(ns []store.Notice) []string {
 	flush()
 	return out
 }
+
+func TestOptingOutOfEveryChannelOpensACase(t *testing.T) {
+	h := newHarness(t)
+	in := testLoan("L-OPTOUT", 1, "2027-01-15")
+	_, err := h.run(in, at("2027-01-01", 9, 0), []*event{
+		signal(at("2027-01-05", 9, 0), SignalUpdateContact, ContactUpdate{OptOuts: []policy.Channel{policy.SMS, policy.Email, policy.Push}}),
+		signal(at("2027-01-20", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.store.cases) != 1 || h.store.cases[0].Reason != "no reachable channel left" {
+		t.Fatalf("cases = %+v, want one for the unreachable customer", h.store.cases)
+	}
+	// Nothing is sent after the opt-out; the points are recorded as skipped.
+	for _, n := range h.store.sent() {
+		if h.startedAt[n.IdempotencyKey].After(at("2027-01-05", 9, 0)) {
+			t.Errorf("%s sent after the customer opted out of everything", n.IdempotencyKey)
+		}
+	}
+	skipped := 0
+	for _, n := range h.store.notices {
+		if n.Status == "skipped" && n.Reason == policy.SkipOptedOut {
+			skipped++
+		}
+	}
+	if skipped == 0 {
+		t.Error("no notice recorded as skipped for the opt-out")
+	}
+}
