@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // validation loads IANA zones; do not depend on the host's zoneinfo
 
 	"dunning/internal/config"
 )
