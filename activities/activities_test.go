@@ -943,13 +943,13 @@ func TestOpenCollectionsCaseStoreError(t *testing.T) {
 func TestAppendLedger(t *testing.T) {
 	at := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
 	amount := decimal.RequireFromString("3.50")
-	penalty := LedgerEntry{LoanID: "L-2026-0001", Kind: KindPenaltyPosted, Amount: &amount, Currency: "CNY",
+	penalty := LedgerEntry{LoanID: "L-2026-0001", Kind: store.KindPenaltyPosted, Amount: &amount, Currency: "CNY",
 		Detail: map[string]any{"days_past_due": 7, "seq": 1}, OccurredAt: at, DedupeKey: "L-2026-0001/ledger/3"}
-	paused := LedgerEntry{LoanID: "L-2026-0001", Kind: KindPaused, OccurredAt: at.Add(time.Hour),
+	paused := LedgerEntry{LoanID: "L-2026-0001", Kind: store.KindPaused, OccurredAt: at.Add(time.Hour),
 		DedupeKey: "L-2026-0001/ledger/4"}
-	empty := LedgerEntry{LoanID: "L-2026-0001", Kind: KindResumed, Detail: map[string]any{},
+	empty := LedgerEntry{LoanID: "L-2026-0001", Kind: store.KindResumed, Detail: map[string]any{},
 		OccurredAt: at.Add(2 * time.Hour), DedupeKey: "L-2026-0001/ledger/5"}
-	nested := LedgerEntry{LoanID: "L-2026-0001", Kind: KindContactUpdated, OccurredAt: at.Add(3 * time.Hour),
+	nested := LedgerEntry{LoanID: "L-2026-0001", Kind: store.KindContactUpdated, OccurredAt: at.Add(3 * time.Hour),
 		Detail:    map[string]any{"fields": []string{"phone"}, "opt_outs": []policy.Channel{policy.Email}},
 		DedupeKey: "L-2026-0001/ledger/6"}
 
@@ -966,33 +966,33 @@ func TestAppendLedger(t *testing.T) {
 		{
 			name:    "amount and detail",
 			batches: [][]LedgerEntry{{penalty}},
-			want:    []want{{KindPenaltyPosted, "3.5", `{"days_past_due":7,"seq":1}`}},
+			want:    []want{{store.KindPenaltyPosted, "3.5", `{"days_past_due":7,"seq":1}`}},
 		},
 		{
 			name:    "nil detail is an empty object",
 			batches: [][]LedgerEntry{{paused}},
-			want:    []want{{KindPaused, "", `{}`}},
+			want:    []want{{store.KindPaused, "", `{}`}},
 		},
 		{
 			name:    "empty detail is an empty object",
 			batches: [][]LedgerEntry{{empty}},
-			want:    []want{{KindResumed, "", `{}`}},
+			want:    []want{{store.KindResumed, "", `{}`}},
 		},
 		{
 			name:    "nested detail",
 			batches: [][]LedgerEntry{{nested}},
-			want:    []want{{KindContactUpdated, "", `{"fields":["phone"],"opt_outs":["email"]}`}},
+			want:    []want{{store.KindContactUpdated, "", `{"fields":["phone"],"opt_outs":["email"]}`}},
 		},
 		{
 			name:    "batch retried",
 			batches: [][]LedgerEntry{{penalty, paused}, {penalty, paused}},
-			want:    []want{{KindPenaltyPosted, "3.5", `{"days_past_due":7,"seq":1}`}, {KindPaused, "", `{}`}},
+			want:    []want{{store.KindPenaltyPosted, "3.5", `{"days_past_due":7,"seq":1}`}, {store.KindPaused, "", `{}`}},
 		},
 		{
 			name:    "retry after a partial batch",
 			batches: [][]LedgerEntry{{penalty}, {penalty, paused, empty}},
-			want: []want{{KindPenaltyPosted, "3.5", `{"days_past_due":7,"seq":1}`}, {KindPaused, "", `{}`},
-				{KindResumed, "", `{}`}},
+			want: []want{{store.KindPenaltyPosted, "3.5", `{"days_past_due":7,"seq":1}`}, {store.KindPaused, "", `{}`},
+				{store.KindResumed, "", `{}`}},
 		},
 		{
 			name:    "empty batch",
@@ -1038,9 +1038,9 @@ func TestAppendLedger(t *testing.T) {
 
 func TestAppendLedgerErrors(t *testing.T) {
 	at := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
-	good := LedgerEntry{LoanID: "L-2026-0001", Kind: KindStageChanged, Detail: map[string]any{"stage": "firm"},
+	good := LedgerEntry{LoanID: "L-2026-0001", Kind: store.KindStageChanged, Detail: map[string]any{"stage": "firm"},
 		OccurredAt: at, DedupeKey: "L-2026-0001/ledger/7"}
-	bad := LedgerEntry{LoanID: "L-2026-0001", Kind: KindStageChanged, Detail: map[string]any{"ch": make(chan int)},
+	bad := LedgerEntry{LoanID: "L-2026-0001", Kind: store.KindStageChanged, Detail: map[string]any{"ch": make(chan int)},
 		OccurredAt: at, DedupeKey: "L-2026-0001/ledger/8"}
 	tests := []struct {
 		name             string

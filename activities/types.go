@@ -78,7 +78,8 @@ type CaseResult struct {
 	Opened bool  `json:"opened"`
 }
 
-// LedgerEntry is one append-only ledger row. DedupeKey makes a retried
+// LedgerEntry is one append-only ledger row; Kind is one of store's Kind
+// constants (the table's CHECK constraint lists them). DedupeKey makes a retried
 // append a no-op; the workflow numbers its entries so the n-th entry of a
 // loan always has the same key.
 type LedgerEntry struct {
@@ -90,20 +91,3 @@ type LedgerEntry struct {
 	OccurredAt time.Time        `json:"occurred_at"`
 	DedupeKey  string           `json:"dedupe_key"`
 }
-
-// Ledger kinds.
-const (
-	KindLoanStarted      = "loan_started"
-	KindRepaymentApplied = "repayment_applied"
-	KindPenaltyPosted    = "penalty_posted"
-	KindLateFeeAssessed  = "late_fee_assessed"
-	KindStageChanged     = "stage_changed"
-	KindPaused           = "paused"
-	KindResumed          = "resumed"
-	KindCaseOpened       = "case_opened"
-	KindChargedOff       = "charged_off"
-	KindClosed           = "closed"
-	KindRescheduled      = "rescheduled"
-	KindContactUpdated   = "contact_updated"
-	KindPaidOff          = "paid_off"
-)

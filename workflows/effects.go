@@ -10,6 +10,7 @@ import (
 
 	"dunning/activities"
 	"dunning/policy"
+	"dunning/store"
 	"dunning/templates"
 )
 
@@ -86,16 +87,16 @@ func (l *loan) recordCharges(ctx workflow.Context, snap policy.Snapshot) {
 		}
 		p := &l.st.Posted[i]
 		if d := in.PenaltyPosted.Sub(p.Penalty); !d.IsZero() {
-			l.record(ctx, activities.KindPenaltyPosted, &d, map[string]any{"seq": in.Seq, "total": in.PenaltyPosted, "days_past_due": in.DaysPastDue})
+			l.record(ctx, store.KindPenaltyPosted, &d, map[string]any{"seq": in.Seq, "total": in.PenaltyPosted, "days_past_due": in.DaysPastDue})
 			p.Penalty = in.PenaltyPosted
 		}
 		if d := in.LateFeePosted.Sub(p.LateFee); !d.IsZero() {
-			l.record(ctx, activities.KindLateFeeAssessed, &d, map[string]any{"seq": in.Seq, "total": in.LateFeePosted})
+			l.record(ctx, store.KindLateFeeAssessed, &d, map[string]any{"seq": in.Seq, "total": in.LateFeePosted})
 			p.LateFee = in.LateFeePosted
 		}
 	}
 	if snap.Stage != l.st.LastStage {
-		l.record(ctx, activities.KindStageChanged, nil, map[string]any{"from": l.st.LastStage, "to": snap.Stage, "days_past_due": snap.DaysPastDue})
+		l.record(ctx, store.KindStageChanged, nil, map[string]any{"from": l.st.LastStage, "to": snap.Stage, "days_past_due": snap.DaysPastDue})
 		l.st.LastStage = snap.Stage
 	}
 }
@@ -159,7 +160,7 @@ func (l *loan) sendPoint(ctx workflow.Context, p policy.Point, snap policy.Snaps
 		if !l.st.ChargedOff {
 			l.st.ChargedOff = true
 			total := snap.Outstanding.Total
-			l.record(ctx, activities.KindChargedOff, &total, map[string]any{"days_past_due": snap.DaysPastDue, "seq": p.Seq})
+			l.record(ctx, store.KindChargedOff, &total, map[string]any{"days_past_due": snap.DaysPastDue, "seq": p.Seq})
 		}
 	}
 	if !l.reachable() {
@@ -264,7 +265,7 @@ func (l *loan) optOut(ctx workflow.Context, ch policy.Channel, reason string) {
 		return
 	}
 	l.terms.Customer.OptOuts = append(l.terms.Customer.OptOuts, ch)
-	l.record(ctx, activities.KindContactUpdated, nil, map[string]any{"opt_out": ch, "reason": reason})
+	l.record(ctx, store.KindContactUpdated, nil, map[string]any{"opt_out": ch, "reason": reason})
 }
 
 func (l *loan) openCase(ctx workflow.Context, snap policy.Snapshot, reason, key string) {
@@ -283,7 +284,7 @@ func (l *loan) openCase(ctx workflow.Context, snap policy.Snapshot, reason, key 
 	}
 	l.st.CasesOpened = append(l.st.CasesOpened, key)
 	total := snap.Overdue.Total
-	l.record(ctx, activities.KindCaseOpened, &total, map[string]any{"reason": reason, "case_id": res.CaseID, "days_past_due": snap.DaysPastDue})
+	l.record(ctx, store.KindCaseOpened, &total, map[string]any{"reason": reason, "case_id": res.CaseID, "days_past_due": snap.DaysPastDue})
 }
 
 func recipient(c policy.Customer, ch policy.Channel) string {

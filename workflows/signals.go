@@ -8,8 +8,8 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"dunning/activities"
 	"dunning/policy"
+	"dunning/store"
 )
 
 // signalChannels are the loan's signal channels, read in one fixed order.
@@ -109,7 +109,7 @@ func (l *loan) onPause(ctx workflow.Context, p PauseSignal) {
 	if p.Until != nil {
 		detail["until"] = *p.Until
 	}
-	l.record(ctx, activities.KindPaused, nil, detail)
+	l.record(ctx, store.KindPaused, nil, detail)
 }
 
 // onResume ends the open pause at once.
@@ -122,7 +122,7 @@ func (l *loan) onResume(ctx workflow.Context, r ResumeSignal) {
 	}
 	ps[n-1].Until = now
 	l.st.WasPaused = false
-	l.record(ctx, activities.KindResumed, nil, map[string]any{"reason": r.Reason})
+	l.record(ctx, store.KindResumed, nil, map[string]any{"reason": r.Reason})
 }
 
 func (l *loan) onClose(ctx workflow.Context, c CloseSignal) {
@@ -130,7 +130,7 @@ func (l *loan) onClose(ctx workflow.Context, c CloseSignal) {
 		return
 	}
 	l.st.Closed, l.st.CloseReason = true, c.Reason
-	l.record(ctx, activities.KindClosed, nil, map[string]any{"reason": c.Reason})
+	l.record(ctx, store.KindClosed, nil, map[string]any{"reason": c.Reason})
 }
 
 // onContact changes contact details. The API validated them; the workflow
@@ -174,7 +174,7 @@ func (l *loan) onContact(ctx workflow.Context, u ContactUpdate) {
 			changed = append(changed, f.name)
 		}
 	}
-	l.record(ctx, activities.KindContactUpdated, nil, map[string]any{"fields": changed, "opt_outs": c.OptOuts})
+	l.record(ctx, store.KindContactUpdated, nil, map[string]any{"fields": changed, "opt_outs": c.OptOuts})
 }
 
 // onReschedule replaces the unpaid installments (restructuring); the
@@ -187,7 +187,7 @@ func (l *loan) onReschedule(ctx workflow.Context, r RescheduleSignal) {
 		return
 	}
 	l.st.History.Reschedules = append(l.st.History.Reschedules, policy.Reschedule{At: now, Installments: r.Installments})
-	l.record(ctx, activities.KindRescheduled, nil, map[string]any{
+	l.record(ctx, store.KindRescheduled, nil, map[string]any{
 		"reason": r.Reason, "installments": len(r.Installments), "schedule_version": snap.ScheduleVersion + 1,
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"dunning/activities"
 	"dunning/policy"
+	"dunning/store"
 )
 
 // clockSkew is how far in the future a repayment's paid_at may be: the
@@ -48,7 +49,7 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 		return policy.Snapshot{}, err
 	}
 	if l.st.Runs == 1 {
-		l.record(ctx, activities.KindLoanStarted, nil, map[string]any{
+		l.record(ctx, store.KindLoanStarted, nil, map[string]any{
 			"installments": len(l.terms.Installments), "policy": l.pol.Name, "currency": l.terms.Currency,
 		})
 	}
@@ -68,7 +69,7 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 			return l.finish(ctx)
 		}
 		if snap.State == policy.StatePaidOff {
-			l.record(ctx, activities.KindPaidOff, nil, nil)
+			l.record(ctx, store.KindPaidOff, nil, nil)
 			return l.finish(ctx)
 		}
 
@@ -187,7 +188,7 @@ func (l *loan) repay(ctx workflow.Context, r policy.Repayment) (policy.Snapshot,
 			detail["credit"] = a.Credit
 		}
 	}
-	l.recordAt(activities.KindRepaymentApplied, &amt, detail, r.PaidAt)
+	l.recordAt(store.KindRepaymentApplied, &amt, detail, r.PaidAt)
 	tmpl := policy.TemplatePaymentReceived
 	if s.State == policy.StatePaidOff {
 		tmpl = policy.TemplatePaidOff
@@ -268,7 +269,7 @@ func (l *loan) noticePauseExpiry(ctx workflow.Context, now time.Time) {
 		}
 	}
 	if l.st.WasPaused && !paused {
-		l.record(ctx, activities.KindResumed, nil, map[string]any{"reason": "pause ended"})
+		l.record(ctx, store.KindResumed, nil, map[string]any{"reason": "pause ended"})
 	}
 	l.st.WasPaused = paused
 }

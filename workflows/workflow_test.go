@@ -10,7 +10,6 @@ import (
 	"github.com/shopspring/decimal"
 	"go.temporal.io/sdk/testsuite"
 
-	"dunning/activities"
 	"dunning/policy"
 	"dunning/store"
 )
@@ -31,7 +30,7 @@ func TestSingleInstallmentPaidOnDueDate(t *testing.T) {
 	if got := byPoint(h.store.sent()); !slices.Equal(got, want) {
 		t.Errorf("points %v, want %v", got, want)
 	}
-	if len(h.store.ledgerKinds(activities.KindRepaymentApplied)) != 1 || len(h.store.ledgerKinds(activities.KindPaidOff)) != 1 {
+	if len(h.store.ledgerKinds(store.KindRepaymentApplied)) != 1 || len(h.store.ledgerKinds(store.KindPaidOff)) != 1 {
 		t.Errorf("ledger = %+v", h.store.ledger)
 	}
 	h.assertExactlyOnce()
@@ -68,7 +67,7 @@ func TestTwelveInstallmentsPaidOnTime(t *testing.T) {
 			t.Errorf("%s sent %d times, want %d", tmpl, c, want)
 		}
 	}
-	if n := len(h.store.ledgerKinds(activities.KindPenaltyPosted)); n != 0 {
+	if n := len(h.store.ledgerKinds(store.KindPenaltyPosted)); n != 0 {
 		t.Errorf("%d penalty rows for a loan paid on time", n)
 	}
 	for _, n := range h.store.sent() {
@@ -105,15 +104,15 @@ func TestChargeOffWalksTheWholeLadder(t *testing.T) {
 	if len(h.store.cases) != 1 || h.store.cases[0].DaysPastDue != 15 {
 		t.Errorf("cases = %+v, want one opened at DPD 15", h.store.cases)
 	}
-	if len(h.store.ledgerKinds(activities.KindChargedOff)) != 1 || len(h.store.ledgerKinds(activities.KindClosed)) != 1 {
+	if len(h.store.ledgerKinds(store.KindChargedOff)) != 1 || len(h.store.ledgerKinds(store.KindClosed)) != 1 {
 		t.Errorf("want one charged_off and one closed ledger row")
 	}
 	// Penalty: 0.50 a day for 90 days, nothing after charge-off; one late fee.
-	total := sumAmounts(h.store.ledgerKinds(activities.KindPenaltyPosted))
+	total := sumAmounts(h.store.ledgerKinds(store.KindPenaltyPosted))
 	if total != "45.00" {
 		t.Errorf("penalty posted = %s, want 45.00", total)
 	}
-	if fee := sumAmounts(h.store.ledgerKinds(activities.KindLateFeeAssessed)); fee != "20.00" {
+	if fee := sumAmounts(h.store.ledgerKinds(store.KindLateFeeAssessed)); fee != "20.00" {
 		t.Errorf("late fee = %s, want 20.00", fee)
 	}
 	h.assertExactlyOnce()
@@ -165,7 +164,7 @@ func TestDuplicateTxnChangesNothing(t *testing.T) {
 	if !again.Outstanding.Total.Equal(afterFirst.Outstanding.Total) || !again.Outstanding.Total.Equal(decimal.RequireFromString("1790.00")) {
 		t.Errorf("outstanding after repeat %s, after first %s, want 1790.00", again.Outstanding.Total, afterFirst.Outstanding.Total)
 	}
-	if n := len(h.store.ledgerKinds(activities.KindRepaymentApplied)); n != 1 {
+	if n := len(h.store.ledgerKinds(store.KindRepaymentApplied)); n != 1 {
 		t.Errorf("%d repayment rows, want 1", n)
 	}
 	if c := count(h.templatesSent(), "payment_received/sms"); c != 1 {
@@ -187,11 +186,11 @@ func TestBackDatedRepaymentRecomputes(t *testing.T) {
 	if snap.State != policy.StatePaidOff || !snap.Credit.IsZero() {
 		t.Errorf("state %s credit %s, want paid_off with no credit", snap.State, snap.Credit)
 	}
-	pen := h.store.ledgerKinds(activities.KindPenaltyPosted)
+	pen := h.store.ledgerKinds(store.KindPenaltyPosted)
 	if len(pen) < 2 || sumAmounts(pen) != "0.00" {
 		t.Errorf("penalty rows %d summing to %s, want postings reversed to 0.00", len(pen), sumAmounts(pen))
 	}
-	if sumAmounts(h.store.ledgerKinds(activities.KindLateFeeAssessed)) != "0.00" {
+	if sumAmounts(h.store.ledgerKinds(store.KindLateFeeAssessed)) != "0.00" {
 		t.Error("late fee not reversed")
 	}
 }
@@ -224,7 +223,7 @@ func TestPauseAndResumeCatchesUpOnlyTheLatestPoint(t *testing.T) {
 	if p, f := paid.Penalty.StringFixed(2), paid.LateFee.StringFixed(2); p != "2.00" || f != "20.00" {
 		t.Errorf("penalty %s late fee %s, want 2.00 and 20.00", p, f)
 	}
-	if len(h.store.ledgerKinds(activities.KindPaused)) != 1 || len(h.store.ledgerKinds(activities.KindResumed)) != 1 {
+	if len(h.store.ledgerKinds(store.KindPaused)) != 1 || len(h.store.ledgerKinds(store.KindResumed)) != 1 {
 		t.Error("want one paused and one resumed ledger row")
 	}
 	h.assertExactlyOnce()
@@ -251,7 +250,7 @@ func TestRescheduleStartsANewScheduleVersion(t *testing.T) {
 			t.Errorf("notice %s not sent once", key)
 		}
 	}
-	if n := len(h.store.ledgerKinds(activities.KindRescheduled)); n != 1 {
+	if n := len(h.store.ledgerKinds(store.KindRescheduled)); n != 1 {
 		t.Errorf("%d rescheduled rows", n)
 	}
 	h.assertExactlyOnce()
@@ -303,7 +302,7 @@ func TestRepayValidatorRejectsBadInput(t *testing.T) {
 			t.Errorf("%s accepted, want rejected", txn)
 		}
 	}
-	if n := len(h.store.ledgerKinds(activities.KindRepaymentApplied)); n != 0 {
+	if n := len(h.store.ledgerKinds(store.KindRepaymentApplied)); n != 0 {
 		t.Errorf("%d repayments applied", n)
 	}
 }
