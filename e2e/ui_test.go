@@ -22,16 +22,17 @@ import (
 // chromiumPath is Debian's Chromium, which scripts/ensure-chromium.sh installs.
 const chromiumPath = "/usr/bin/chromium"
 
-// webUI is the address of the test dev server's Web UI. Without it the test
-// skips, except with CI=true, where it fails, as testenv.Temporal does.
+// webUI is the address of the test dev server's Web UI (DUNNING_TEST_TEMPORAL_UI).
+// Without it or without Chromium the test skips, except with CI=true, where
+// it fails, as testenv.Temporal does.
 func webUI(t *testing.T) string {
 	t.Helper()
 	ui := strings.TrimRight(os.Getenv("DUNNING_TEST_TEMPORAL_UI"), "/")
 	if ui == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("DUNNING_TEST_TEMPORAL_UI is not set: run `make test`, which starts the dev server with its Web UI")
+			t.Fatal("DUNNING_TEST_TEMPORAL_UI is not set: run `make test`, which serves the dev server's Web UI")
 		}
-		t.Skip("DUNNING_TEST_TEMPORAL_UI is not set; `make test` serves the Web UI and sets it")
+		t.Skip("DUNNING_TEST_TEMPORAL_UI is not set; `make test` serves the dev server's Web UI and sets it")
 	}
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -42,8 +43,8 @@ func webUI(t *testing.T) string {
 	return ui
 }
 
-// browser starts headless Chromium with a profile of its own; the tab and
-// the browser end with the test or after a minute, whichever comes first.
+// browser starts headless Chromium with a fresh profile. The browser ends
+// with the test or after a minute, whichever comes first.
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -61,57 +62,85 @@ func browser(t *testing.T) context.Context {
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
-	// The first Run binds the browser's life to this context: one bound for
-	// everything the test does in it.
+	// The first Run on ctx binds the browser's life to it: one bound for all
+	// the test does in the browser.
 	ctx, cancelTimeout := context.WithTimeout(tabCtx, 60*time.Second)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelTab()
-		cancelAlloc() // waits for the browser to exit, before TempDir is removed
+		cancelAlloc() // waits for the browser to exit, before its profile is removed
 	})
 	return ctx
 }
 
-// pageText polls the text the page shows until ok accepts it; the UI is a
-// single-page app that renders after its own API calls, so a loaded page
-// says nothing yet.
-func pageText(ctx context.Context, t *testing.T, what string, ok func(string) bool) string {
+// visibleText is the text the page shows, with the frames in which the UI
+// renders summaries and details (same-origin /render iframes), whitespace
+// collapsed.
+const visibleText = `(() => {
+	const parts = [document.body ? document.body.innerText : ""];
+	for (const f of document.querySelectorAll("iframe")) {
+		try { parts.push(f.contentDocument?.body?.innerText ?? ""); } catch (e) {}
+	}
+	return parts.join(" ").replace(/\s+/g, " ");
+})()`
+
+// waitText polls the page's text until ok accepts it, for at most 20 s. The
+// UI is a single-page app that renders after its own API calls, so a loaded
+// page says nothing yet. On failure it saves a screenshot and shows the text.
+func waitText(b context.Context, t *testing.T, what string, ok func(string) bool) string {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(b, 20*time.Second)
+	defer cancel()
 	last := ""
 	for {
-		text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		text, err := chromedp.Run(ctx, chromedp.Evaluate[string](visibleText))
+		if err == nil && ok(text) {
+			return text
+		}
 		if err == nil {
-			if ok(text) {
-				return text
-			}
 			last = text
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%s: not before the browser's deadline (%v); the page showed:\n%s", what, ctx.Err(), last)
+			shot := ""
+			if png, err := chromedp.Run(b, chromedp.CaptureScreenshot()); err == nil {
+				shot = filepath.Join(t.ArtifactDir(), "failed.png")
+				_ = os.WriteFile(shot, png, 0o644)
+			}
+			loc, _ := chromedp.Run(b, chromedp.Location())
+			t.Fatalf("%s: not within 20s (%v); %s (screenshot %s) showed: %s", what, ctx.Err(), loc, shot, last)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
 }
 
-// uiQuery encodes a visibility query for the UI's ?query= parameter, with
-// %20 for spaces, which every decoder reads the same way.
-func uiQuery(q string) string {
-	return strings.ReplaceAll(url.QueryEscape(q), "+", "%20")
+// containsAll reports whether text holds every one of parts.
+func containsAll(text string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(text, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // An operator finds overdue loans in the Temporal Web UI by our search
-// attributes, and opens one to see what it is: the real UI, in a real
-// browser, against the test dev server.
+// attributes and opens one to see where it stands: the UI that the dev
+// server serves, in headless Chromium.
 func TestWebUIFindsLoansBySearchAttributes(t *testing.T) {
 	ui := webUI(t)
 	s := newStack(t)
 	queue := queueName(t)
-	s.startWorker(queue) // runs until the loans are closed: the UI's current details need it
+	// The worker runs until the loans are closed: the UI asks it for the
+	// current details through a built-in query.
+	s.startWorker(queue)
 
 	overdue := overdueLoan(t, 40)
-	current := overdueLoan(t, -10) // due in 10 days
-	current.LoanID = fmt.Sprintf("L-E2E-CUR-%d", time.Now().UnixNano())
+	now := time.Now()
+	tz := demo.DaytimeZone(now)
+	loc, _ := time.LoadLocation(tz)
+	current := demo.Loan(2, -10, 2, "1000.00", policy.LocalDate(now, loc), tz) // first due in 10 days
+	current.LoanID = fmt.Sprintf("L-E2E-CUR-%d", now.UnixNano())
 	ctx := context.Background()
 	for _, l := range []policy.Loan{overdue, current} {
 		if _, err := api.StartLoan(ctx, s.c, l, policy.Default(), queue); err != nil {
@@ -121,8 +150,8 @@ func TestWebUIFindsLoansBySearchAttributes(t *testing.T) {
 	t.Cleanup(func() { closeLoans(t, s, overdue.LoanID, current.LoanID) })
 	overdueID, currentID := workflows.WorkflowID(overdue.LoanID), workflows.WorkflowID(current.LoanID)
 
-	// The list below must show one and not the other: wait until visibility
-	// knows both, so the absence of the current loan means something.
+	// Wait until visibility knows both, so that the current loan missing from
+	// the filtered list below means the filter left it out.
 	for _, q := range []string{
 		fmt.Sprintf(`LoanState = "overdue" AND DaysPastDue > 30 AND LoanId = %q`, overdue.LoanID),
 		fmt.Sprintf(`LoanState = "current" AND LoanId = %q`, current.LoanID),
@@ -137,57 +166,61 @@ func TestWebUIFindsLoansBySearchAttributes(t *testing.T) {
 	}
 
 	b := browser(t)
+
+	// The list filtered as an operator would: the overdue loan, not the
+	// current one, and the filter shown as chips.
 	filter := `LoanState = "overdue" AND DaysPastDue > 30`
-	if err := chromedp.Do(b, chromedp.Navigate(ui+"/namespaces/default/workflows?query="+uiQuery(filter))); err != nil {
-		t.Fatalf("open the workflow list: %v", err)
+	// %20, not +, for spaces: the UI's decoder and any other read it alike.
+	list := ui + "/namespaces/default/workflows?query=" + strings.ReplaceAll(url.QueryEscape(filter), "+", "%20")
+	if err := chromedp.Do(b, chromedp.Navigate(list)); err != nil {
+		t.Fatalf("open %s: %v", list, err)
 	}
-	text := pageText(b, t, "the list filtered by "+filter+" shows "+overdueID, func(text string) bool {
-		return strings.Contains(text, overdueID)
+	waitText(b, t, "the list filtered by "+filter+" shows "+overdueID+" and not "+currentID, func(text string) bool {
+		return containsAll(text, `LoanState = "overdue"`, "DaysPastDue > 30", overdueID) &&
+			!strings.Contains(text, currentID)
 	})
-	if strings.Contains(text, currentID) {
-		t.Errorf("the list filtered by %s shows the current loan %s", filter, currentID)
-	}
-	os.WriteFile("/tmp/ui-list.txt", []byte(text), 0o644)
-	shot, err := chromedp.Run(b, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(b, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot of the list: %v", err)
 	}
-	path := filepath.Join(t.ArtifactDir(), "workflows-overdue.png")
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
+	// t.ArtifactDir is t.TempDir unless `go test -artifacts` keeps it.
+	shot := filepath.Join(t.ArtifactDir(), "workflows-overdue.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile("/tmp/ui-list.png", shot, 0o644)
-	t.Logf("screenshot of the filtered list: %s", path)
+	t.Logf("screenshot of the filtered list: %s", shot)
 
-	if err := chromedp.Do(b, chromedp.Navigate(ui+"/namespaces/default/workflows/"+url.PathEscape(overdueID))); err != nil {
-		t.Fatalf("open %s: %v", overdueID, err)
+	// The loan's page (the UI redirects to its latest run), then its User
+	// Metadata tab: the static summary from the start and the current
+	// details from the worker.
+	page := ui + "/namespaces/default/workflows/" + url.PathEscape(overdueID)
+	if err := chromedp.Do(b, chromedp.Navigate(page)); err != nil {
+		t.Fatalf("open %s: %v", page, err)
 	}
-	text = pageText(b, t, overdueID+" shows its summary", func(text string) bool {
-		return strings.Contains(text, "Loan "+overdue.LoanID)
+	waitText(b, t, overdueID+"'s page", func(text string) bool {
+		return containsAll(text, overdueID, "User Metadata", "Search Attributes")
 	})
-	time.Sleep(3 * time.Second)
-	shot, _ = chromedp.Run(b, chromedp.CaptureScreenshot())
-	os.WriteFile("/tmp/ui-wf.png", shot, 0o644)
-	html, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.body.outerHTML`))
-	os.WriteFile("/tmp/ui-wf.html", []byte(html), 0o644)
-	for _, tab := range []string{"user-metadata", "search-attributes"} {
-		if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(`[data-testid="`+tab+`-tab"]`))); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(3 * time.Second)
-		text, _ = chromedp.Run(b, chromedp.Evaluate[string](`document.body.innerText`))
-		os.WriteFile("/tmp/ui-"+tab+".txt", []byte(text), 0o644)
-		html, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.body.outerHTML`))
-		os.WriteFile("/tmp/ui-"+tab+".html", []byte(html), 0o644)
-		shot, _ = chromedp.Run(b, chromedp.CaptureScreenshot())
-		os.WriteFile("/tmp/ui-"+tab+".png", shot, 0o644)
+	if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(`[data-testid="user-metadata-tab"]`))); err != nil {
+		t.Fatalf("open the User Metadata tab: %v", err)
 	}
-	loc, _ := chromedp.Run(b, chromedp.Location())
-	t.Log(loc)
+	summary := fmt.Sprintf("Loan %s · CNY · 2 installments · policy default", overdue.LoanID)
+	waitText(b, t, overdueID+"'s summary and current details", func(text string) bool {
+		return containsAll(text, summary, "overdue · DPD 40 (31-60)")
+	})
+
+	// Its Search Attributes tab: the values the list filtered on.
+	if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(`[data-testid="search-attributes-tab"]`))); err != nil {
+		t.Fatalf("open the Search Attributes tab: %v", err)
+	}
+	waitText(b, t, overdueID+"'s search attributes", func(text string) bool {
+		text = strings.ReplaceAll(text, " ", "")
+		return containsAll(text, `"LoanId":"`+overdue.LoanID+`"`, `"LoanState":"overdue"`,
+			`"DaysPastDue":40`, `"DelinquencyBucket":"31-60"`)
+	})
 }
 
 // closeLoans ends the test's loans with the close signal while the worker
-// still runs, and terminates any that has not finished a little later.
+// still runs, and terminates any that has not finished 15 s later.
 func closeLoans(t *testing.T, s *stack, loanIDs ...string) {
 	t.Helper()
 	for _, id := range loanIDs {
@@ -206,5 +239,3 @@ func closeLoans(t *testing.T, s *stack, loanIDs ...string) {
 		}
 	}
 }
-
-var _ = demo.Loan

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: every check and every test, as CI runs them (make test).
-# Starts what the integration tests need — PostgreSQL and an in-memory
-# Temporal dev server on 127.0.0.1:7243 — and stops what it started.
+# Starts what the integration tests need — PostgreSQL, an in-memory
+# Temporal dev server on 127.0.0.1:7243 with its Web UI on 127.0.0.1:8243,
+# and Chromium for the UI test — and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
@@ -19,14 +20,20 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 echo "== services"
 scripts/ensure-postgres.sh
-if ! wait "$cli_build"; then cat .cli-build.log >&2; exit 1; fi
 mkdir -p .data
+# Chromium installs (if missing) while the CLI build and the dev server finish;
+# after ensure-postgres, so that only one apt-get runs at a time.
+scripts/ensure-chromium.sh > .data/ensure-chromium.log 2>&1 &
+chromium=$!
+if ! wait "$cli_build"; then cat .cli-build.log >&2; exit 1; fi
 DEVSERVER_LOG=.data/temporal-test.log
 export DEVSERVER_LOG
-server=$(scripts/devserver.sh 7243 0)
+server=$(scripts/devserver.sh 7243 8243)
 trap 'kill "$server" 2>/dev/null || true' EXIT
+if ! wait "$chromium"; then cat .data/ensure-chromium.log >&2; exit 1; fi
 
 export DUNNING_TEST_TEMPORAL=127.0.0.1:7243
+export DUNNING_TEST_TEMPORAL_UI=http://127.0.0.1:8243
 export DUNNING_TEST_DATABASE_URL=${DUNNING_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 
 echo "== tests"
