@@ -36,11 +36,11 @@ export DUNNING_TEST_TEMPORAL=127.0.0.1:7243
 export DUNNING_TEST_TEMPORAL_UI=http://127.0.0.1:8243
 export DUNNING_TEST_DATABASE_URL=${DUNNING_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 
-echo "== tests"
-go test -count=1 -coverprofile=.data/cover.out ./...
-
-echo "== policy coverage"
+echo "== policy coverage (issue: at least 90%)"
 go test -count=1 -coverprofile=.data/policy.out ./policy/ >/dev/null
 pct=$(go tool cover -func=.data/policy.out | awk '/^total:/ {sub("%","",$3); print $3}')
 echo "policy statement coverage: $pct%"
 awk -v p="$pct" 'BEGIN { exit !(p >= 90) }' || { echo "policy coverage $pct% is under 90%" >&2; exit 1; }
+
+echo "== tests"
+go test -count=1 -cover ./...
