@@ -56,23 +56,18 @@ func (c *cli) cmdStart(ctx context.Context, args []string) error {
 	if err != nil {
 		return c.reportInvalid("loan", err)
 	}
-	tc, err := temporalutil.Dial(ctx, c.sdkLogger(), dialWait)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
-	defer cancel()
-	res, err := api.StartLoan(ctx, tc, l, p, "")
-	if err != nil {
-		return err
-	}
-	what := "started"
-	if !res.Started {
-		what = "already running"
-	}
-	fmt.Fprintf(c.stdout, "%s: loan %s, workflow %s, run %s\n", what, res.LoanID, res.WorkflowID, res.RunID)
-	return nil
+	return c.withTemporal(ctx, func(ctx context.Context, tc api.Temporal) error {
+		res, err := api.StartLoan(ctx, tc, l, p, "")
+		if err != nil {
+			return err
+		}
+		what := "started"
+		if !res.Started {
+			what = "already running"
+		}
+		fmt.Fprintf(c.stdout, "%s: loan %s, workflow %s, run %s\n", what, res.LoanID, res.WorkflowID, res.RunID)
+		return nil
+	})
 }
 
 // cmdImport: import -f loans.jsonl|loans.csv|- [-format jsonl|csv] [-concurrency 8].
