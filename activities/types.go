@@ -6,6 +6,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"dunning/policy"
+	"dunning/store"
 	"dunning/templates"
 )
 
@@ -25,9 +26,9 @@ type NoticeRequest struct {
 
 // Notice statuses, as stored in the notices table.
 const (
-	StatusSent    = "sent"
-	StatusFailed  = "failed"
-	StatusSkipped = "skipped"
+	StatusSent    = store.NoticeSent
+	StatusFailed  = store.NoticeFailed
+	StatusSkipped = store.NoticeSkipped
 )
 
 // NoticeResult is what happened to a notice. OptOut is set when the provider

@@ -79,6 +79,7 @@ func (l *loan) recordCharges(ctx workflow.Context, snap policy.Snapshot) {
 		for j, p := range l.st.Posted {
 			if p.Version == snap.ScheduleVersion && p.Seq == in.Seq {
 				i = j
+				break
 			}
 		}
 		if i < 0 {

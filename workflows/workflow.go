@@ -23,7 +23,6 @@ var acts *activities.Activities
 
 // loan is one run of the loan workflow: the terms, the rules and the state.
 type loan struct {
-	in          Input
 	terms       policy.Loan
 	pol         policy.Policy
 	loc         *time.Location
@@ -33,7 +32,6 @@ type loan struct {
 	done        bool
 	paidAtStart int
 	nextAt      *time.Time
-	wfID        string
 	pub         published
 }
 
@@ -115,9 +113,8 @@ func newLoan(ctx workflow.Context, in Input) (*loan, error) {
 	}
 	st.Runs++
 	l := &loan{
-		in: in, terms: in.Loan, pol: in.Policy, loc: loc, st: st,
+		terms: in.Loan, pol: in.Policy, loc: loc, st: st,
 		wake: workflow.NewBufferedChannel(ctx, 1),
-		wfID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 	}
 	l.signals = newSignalChannels(ctx)
 	l.paidAtStart = -1
