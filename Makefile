@@ -16,5 +16,6 @@ lint:
 temporal: ## build the pinned Temporal CLI into .bin/
 	@scripts/temporal-cli.sh
 
-clean: ## forget local state (.data: the dev server's loans, logs)
+clean: ## forget local state: the dev server's loans (.data) and the dunning database they wrote to
 	rm -rf .data
+	-psql "$${DATABASE_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}" -qc 'DROP DATABASE IF EXISTS dunning WITH (FORCE)'

@@ -63,19 +63,20 @@ else
 fi
 
 step "demo loans"
-if [ ! -s .data/demo-loans.jsonl ]; then
+if .bin/starter status L-DEMO-01 >/dev/null 2>&1; then
+  echo "the demo loans are already there (state in .data/); \`make clean\` starts afresh"
+else
   .bin/demo >.data/demo-loans.jsonl
+  .bin/starter import -f .data/demo-loans.jsonl || true
+  (
+    sleep 20
+    loan=L-DEMO-20
+    echo "[demo] repaying $loan in full"
+    curl -fsS -X POST "$api/v1/loans/$loan/repayments" -H 'Content-Type: application/json' \
+      -d '{"txn_id":"DEMO-TXN-1","amount":"5000.00"}' >/dev/null && echo "[demo] $loan repaid: paid_off SMS sent" || true
+  ) &
+  pids+=($!)
 fi
-.bin/starter import -f .data/demo-loans.jsonl || true
-
-(
-  sleep 20
-  loan=L-DEMO-20
-  echo "[demo] repaying $loan in full"
-  curl -fsS -X POST "$api/v1/loans/$loan/repayments" -H 'Content-Type: application/json' \
-    -d '{"txn_id":"DEMO-TXN-1","amount":"5000.00"}' >/dev/null && echo "[demo] $loan repaid: paid_off SMS sent" || true
-) &
-pids+=($!)
 
 query='LoanState="overdue" AND DaysPastDue > 30'
 cat <<MSG

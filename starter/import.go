@@ -51,7 +51,7 @@ type importSummary struct {
 	// (interrupted, or Temporal unavailable).
 	NotAttempted int `json:"not_attempted"`
 	// ReadError is why the file could not be read to its end, if it could not.
-	ReadError string `json:"nReaderror,omitempty"`
+	ReadError string `json:"read_error,omitempty"`
 }
 
 // total is the number of loans read.
