@@ -113,6 +113,16 @@ type Point struct {
 // channels depend on the overdue total, so call it with a snapshot taken at
 // the moment of acting (the wake-up time), not the one used to plan the timer.
 func NextPoint(l Loan, p Policy, loc *time.Location, s Snapshot, sent []SentNotice, asOf time.Time) (Point, bool) {
+	return NextPointUnder(LatestRules, l, p, loc, s, sent, asOf)
+}
+
+// NextPointUnder is NextPoint under rules version r. Under RulesOriginal a rung
+// is "past" once its time has passed, so a loan woken at 10:39 on the day of a
+// rung due at 10:56 caught up the previous rung at once. From
+// RulesCatchUpByDay on a rung is past once its local day has come: if its time
+// today is still ahead, that rung is the point at its own time (nothing stale
+// is sent before it); if its time has passed, it is the catch-up as before.
+func NextPointUnder(r Rules, l Loan, p Policy, loc *time.Location, s Snapshot, sent []SentNotice, asOf time.Time) (Point, bool) {
 	if loc == nil {
 		loc = asOf.Location()
 	}
@@ -134,23 +144,32 @@ func NextPoint(l Loan, p Policy, loc *time.Location, s Snapshot, sent []SentNoti
 		pastAt, nextAt     time.Time
 		havePast, haveNext bool
 	)
-	for _, r := range rungs {
-		t := rungTime(p, spread, loc, drv.DueDate, r.Offset)
-		if !t.After(asOf) {
+	today := LocalDate(asOf, loc)
+	for _, rg := range rungs {
+		t := rungTime(p, spread, loc, drv.DueDate, rg.Offset)
+		isPast := !t.After(asOf)
+		if r.OrOriginal() >= RulesCatchUpByDay {
+			isPast = !LocalDate(t, loc).After(today)
+		}
+		if isPast {
 			if !havePast || !t.Before(pastAt) {
-				past, pastAt, havePast = r, t, true
+				past, pastAt, havePast = rg, t, true
 			}
 			continue
 		}
-		if handled(sent, s.ScheduleVersion, drv.Seq, r.Offset) {
+		if handled(sent, s.ScheduleVersion, drv.Seq, rg.Offset) {
 			continue
 		}
 		if !haveNext || t.Before(nextAt) {
-			next, nextAt, haveNext = r, t, true
+			next, nextAt, haveNext = rg, t, true
 		}
 	}
 
 	if havePast && !handled(sent, s.ScheduleVersion, drv.Seq, past.Offset) {
+		if pastAt.After(asOf) {
+			// Today's rung, later today: wait for it (RulesCatchUpByDay).
+			return buildPoint(l, p, loc, s, sent, drv, past, pastAt, pastAt), true
+		}
 		at := intoWindowAt(p.Reminders.ContactWindow, loc, asOf)
 		pt := buildPoint(l, p, loc, s, sent, drv, past, pastAt, at)
 		pt.CatchUp = asOf.After(pastAt)

@@ -772,3 +772,49 @@ func TestWithSnapshotAt(t *testing.T) {
 		t.Errorf("stage %q bucket %q", s.Stage, s.Bucket)
 	}
 }
+
+// TestCatchUpByLocalDay: a loan started on the day of a rung, before the
+// rung's time, waits for that rung under RulesCatchUpByDay instead of sending
+// the previous (stale) rung at once and then hitting the daily cap; the
+// original rules keep their behaviour for loans started under them.
+func TestCatchUpByLocalDay(t *testing.T) {
+	p := Default()
+	loc := mustLoc(t, "Asia/Shanghai")
+	l := testLoan("L-2026-0001", "Asia/Shanghai", "2026-12-01") // spread 12 minutes: rungs at 10:12
+	d7 := MustDate("2026-12-08")
+	firm := d7.At(loc, 10, 12)
+	for _, c := range []struct {
+		name       string
+		rules      Rules
+		asOf       time.Time
+		sent       []SentNotice
+		wantOffset int
+		wantAt     time.Time
+		wantCatch  bool
+	}{
+		{"original rules: stale D+3 at once", RulesOriginal, d7.At(loc, 9, 39), nil, 3, d7.At(loc, 9, 39), true},
+		{"unset rules are the original", 0, d7.At(loc, 9, 39), nil, 3, d7.At(loc, 9, 39), true},
+		{"by day: waits for today's D+7", RulesCatchUpByDay, d7.At(loc, 9, 39), nil, 7, firm, false},
+		{"by day: before the window, waits for today's D+7", RulesCatchUpByDay, d7.At(loc, 6, 0), nil, 7, firm, false},
+		{"by day: D+7 passed today is the catch-up", RulesCatchUpByDay, d7.At(loc, 10, 30), nil, 7, d7.At(loc, 10, 30), true},
+		{"by day: the day before, D+3 is the catch-up", RulesCatchUpByDay, d7.AddDays(-1).At(loc, 15, 0), nil, 3, d7.AddDays(-1).At(loc, 15, 0), true},
+		{"by day: today's rung handled, the next one on time", RulesCatchUpByDay, d7.At(loc, 9, 39),
+			handledUpTo(p, l, loc, 1, 7), 15, MustDate("2026-12-16").At(loc, 10, 12), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pt, ok := NextPointUnder(c.rules, l, p, loc, snapAt(l, loc, c.asOf, "1045.00"), c.sent, c.asOf)
+			if !ok || pt.Offset != c.wantOffset || !pt.At.Equal(c.wantAt) || pt.CatchUp != c.wantCatch {
+				t.Fatalf("got ok=%v offset %d at %v catch-up %v; want offset %d at %v catch-up %v",
+					ok, pt.Offset, pt.At, pt.CatchUp, c.wantOffset, c.wantAt, c.wantCatch)
+			}
+		})
+	}
+	for _, r := range []struct {
+		r    Rules
+		want bool
+	}{{0, false}, {RulesOriginal, true}, {LatestRules, true}, {LatestRules + 1, false}} {
+		if r.r.Known() != r.want {
+			t.Errorf("Rules(%d).Known() = %v", r.r, !r.want)
+		}
+	}
+}
