@@ -63,10 +63,10 @@ func scanCase(row pgx.Row) (Case, error) {
 // defaults to now and Status to open; AssignedTo may be empty.
 func (s *Store) OpenCase(ctx context.Context, c Case) (Case, bool, error) {
 	if c.DedupeKey == "" {
-		return Case{}, false, fmt.Errorf("open case for loan %s: empty dedupe key", c.LoanID)
+		return Case{}, false, invalidf("open case for loan %s: empty dedupe key", c.LoanID)
 	}
 	if c.OverdueTotal != nil && c.Currency == "" {
-		return Case{}, false, fmt.Errorf("open case for loan %s: overdue total without currency", c.LoanID)
+		return Case{}, false, invalidf("open case for loan %s: overdue total without currency", c.LoanID)
 	}
 	var openedAt *time.Time
 	if !c.OpenedAt.IsZero() {

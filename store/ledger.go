@@ -73,17 +73,17 @@ func scanLedger(row pgx.Row) (LedgerEntry, error) {
 // a retried activity avoids recording one event twice. OccurredAt is required.
 func (s *Store) AppendLedger(ctx context.Context, e LedgerEntry) (inserted bool, err error) {
 	if e.OccurredAt.IsZero() {
-		return false, fmt.Errorf("append ledger %s %s: occurred_at is required", e.LoanID, e.Kind)
+		return false, invalidf("append ledger %s %s: occurred_at is required", e.LoanID, e.Kind)
 	}
 	if e.Amount != nil && e.Currency == "" {
-		return false, fmt.Errorf("append ledger %s %s: amount without currency", e.LoanID, e.Kind)
+		return false, invalidf("append ledger %s %s: amount without currency", e.LoanID, e.Kind)
 	}
 	detail := []byte(e.Detail)
 	if len(detail) == 0 {
 		detail = []byte("{}")
 	}
 	if !json.Valid(detail) {
-		return false, fmt.Errorf("append ledger %s %s: detail is not valid JSON", e.LoanID, e.Kind)
+		return false, invalidf("append ledger %s %s: detail is not valid JSON", e.LoanID, e.Kind)
 	}
 	tag, err := s.pool.Exec(ctx, `INSERT INTO ledger
 	(loan_id, kind, amount, currency, detail, occurred_at, workflow_id, run_id, dedupe_key)

@@ -92,7 +92,7 @@ func (s *Store) RecordSkipped(ctx context.Context, n Notice) (Notice, error) {
 
 func (s *Store) insertOrGetNotice(ctx context.Context, n Notice, status string) (Notice, bool, error) {
 	if n.IdempotencyKey == "" {
-		return Notice{}, false, errors.New("record notice: empty idempotency key")
+		return Notice{}, false, invalidf("record %s notice: empty idempotency key", status)
 	}
 	stored, err := scanNotice(s.pool.QueryRow(ctx, insertNotice,
 		n.IdempotencyKey, n.LoanID, n.CustomerID, n.Channel, n.Template, n.Locale, n.Subject,
@@ -134,7 +134,7 @@ func (s *Store) CompleteNotice(ctx context.Context, key, status, reason, provide
 	switch status {
 	case NoticeSent, NoticeFailed, NoticeSkipped:
 	default:
-		return fmt.Errorf("complete notice %s: status %q is not final", key, status)
+		return invalidf("complete notice %s: status %q is not final", key, status)
 	}
 	var at *time.Time
 	if !sentAt.IsZero() {
