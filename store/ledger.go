@@ -68,9 +68,16 @@ func scanLedger(row pgx.Row) (LedgerEntry, error) {
 	return e, err
 }
 
-// AppendLedger appends e to the ledger. It reports inserted false, and writes
-// nothing, when an entry with the same non-empty DedupeKey exists: that is how
-// a retried activity avoids recording one event twice. OccurredAt is required.
+// AppendLedger appends e to the ledger. OccurredAt is required.
+//
+// A non-empty DedupeKey makes the append idempotent: when an entry with that
+// key exists and holds the same content (loan_id, kind, amount, currency,
+// detail as a JSON value, occurred_at) the call is a retry of the same event
+// and reports inserted false, writing nothing. When the existing entry's
+// content differs, two different events claim one key: the call fails with an
+// error wrapping ErrLedgerConflict that names the key and the columns that
+// differ, and writes nothing. workflow_id, run_id and recorded_at say who
+// wrote the row and when, not what happened, and are not compared.
 func (s *Store) AppendLedger(ctx context.Context, e LedgerEntry) (inserted bool, err error) {
 	if e.OccurredAt.IsZero() {
 		return false, invalidf("append ledger %s %s: occurred_at is required", e.LoanID, e.Kind)
@@ -93,8 +100,39 @@ ON CONFLICT (dedupe_key) DO NOTHING`,
 	if err != nil {
 		return false, fmt.Errorf("append ledger %s %s: %w", e.LoanID, e.Kind, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	if tag.RowsAffected() == 1 {
+		return true, nil
+	}
+	// The key is taken. ON CONFLICT waited for a concurrent inserter to
+	// commit, so this new statement sees the row, and the ledger being
+	// append-only it cannot have changed since. The database compares, so
+	// that numbers, JSON and times are compared as the values it stores.
+	var same [6]bool
+	err = s.pool.QueryRow(ctx, `SELECT loan_id = $2, kind = $3,
+	amount IS NOT DISTINCT FROM $4::numeric, currency IS NOT DISTINCT FROM NULLIF($5, ''),
+	detail = $6::jsonb, occurred_at = $7::timestamptz
+FROM ledger WHERE dedupe_key = $1`,
+		e.DedupeKey, e.LoanID, e.Kind, money(e.Amount), e.Currency, string(detail), e.OccurredAt).
+		Scan(&same[0], &same[1], &same[2], &same[3], &same[4], &same[5])
+	if err != nil {
+		return false, fmt.Errorf("append ledger %s %s: read entry %s: %w", e.LoanID, e.Kind, e.DedupeKey, err)
+	}
+	var differ []string
+	for i, col := range ledgerContentColumns {
+		if !same[i] {
+			differ = append(differ, col)
+		}
+	}
+	if len(differ) > 0 {
+		return false, fmt.Errorf("append ledger %s %s: dedupe key %q holds an entry with another %s: %w",
+			e.LoanID, e.Kind, e.DedupeKey, strings.Join(differ, ", "), ErrLedgerConflict)
+	}
+	return false, nil
 }
+
+// ledgerContentColumns are the columns that say what a ledger entry records,
+// in the order AppendLedger compares them.
+var ledgerContentColumns = [...]string{"loan_id", "kind", "amount", "currency", "detail", "occurred_at"}
 
 // LedgerByLoan returns the ledger of a loan in business-time order (then in
 // the order written).

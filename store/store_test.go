@@ -340,7 +340,7 @@ func TestLedgerAppendAndDedupe(t *testing.T) {
 		{"penalty", store.LedgerEntry{LoanID: "L-1", Kind: store.KindPenaltyPosted, Amount: dec(t, "0.50"), Currency: "CNY",
 			Detail: json.RawMessage(`{"seq":1,"day":"2026-12-03"}`), OccurredAt: at.Add(24 * time.Hour), DedupeKey: "L-1/penalty/1/2026-12-03"}, true},
 		{"penalty retried", store.LedgerEntry{LoanID: "L-1", Kind: store.KindPenaltyPosted, Amount: dec(t, "0.50"), Currency: "CNY",
-			OccurredAt: at.Add(24 * time.Hour), DedupeKey: "L-1/penalty/1/2026-12-03"}, false},
+			Detail: json.RawMessage(`{"day":"2026-12-03","seq":1}`), OccurredAt: at.Add(24 * time.Hour), DedupeKey: "L-1/penalty/1/2026-12-03"}, false},
 		{"late fee", store.LedgerEntry{LoanID: "L-1", Kind: store.KindLateFeeAssessed, Amount: dec(t, "20.00"), Currency: "CNY",
 			OccurredAt: at.Add(48 * time.Hour), DedupeKey: "L-1/late_fee/1"}, true},
 		{"zero penalty", store.LedgerEntry{LoanID: "L-1", Kind: store.KindPenaltyPosted, Amount: dec(t, "0.00"), Currency: "CNY",
