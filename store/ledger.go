@@ -30,6 +30,7 @@ const (
 	KindRescheduled        = "rescheduled"
 	KindContactUpdated     = "contact_updated"
 	KindPaidOff            = "paid_off"
+	KindSignalRejected     = "signal_rejected" // an operator signal the workflow refused; detail says why
 )
 
 // LedgerEntry is one append-only row of a loan's ledger. OccurredAt is
