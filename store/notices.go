@@ -54,14 +54,35 @@ const noticeColumns = `id, idempotency_key, loan_id, customer_id, channel, templ
 	subject, body, body_html, recipient, status, reason, provider, provider_message_id,
 	workflow_id, run_id, attempt, created_at, sent_at, updated_at`
 
-// insertNotice inserts n with the given status unless its key exists; no row
-// comes back when it did.
-const insertNotice = `INSERT INTO notices (idempotency_key, loan_id, customer_id, channel, template,
+// noticeValues inserts one notice; the callers say what a taken key does.
+const noticeValues = `INSERT INTO notices (idempotency_key, loan_id, customer_id, channel, template,
 	locale, subject, body, body_html, recipient, status, reason, provider, provider_message_id,
 	workflow_id, run_id, attempt)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+
+// insertNotice inserts n with the given status unless its key exists; no row
+// comes back when it did.
+const insertNotice = noticeValues + `
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING ` + noticeColumns
+
+// finalizeNotice inserts n in its final status or, when its key exists and
+// the row is still pending, completes that row with n's status and reason.
+// ON CONFLICT DO UPDATE locks the existing row and re-reads it after any
+// concurrent update commits, so a row another attempt completed meanwhile
+// fails the WHERE and is left alone: no row comes back then.
+const finalizeNotice = noticeValues + `
+ON CONFLICT (idempotency_key) DO UPDATE
+SET status = EXCLUDED.status, reason = EXCLUDED.reason, updated_at = now()
+WHERE notices.status = 'pending'
+RETURNING ` + noticeColumns
+
+// noticeArgs are the arguments of noticeValues for n in status.
+func noticeArgs(n Notice, status string) []any {
+	return []any{n.IdempotencyKey, n.LoanID, n.CustomerID, n.Channel, n.Template, n.Locale, n.Subject,
+		n.Body, n.BodyHTML, n.Recipient, status, n.Reason, n.Provider, n.ProviderMessageID,
+		n.WorkflowID, n.RunID, n.Attempt}
+}
 
 func scanNotice(row pgx.Row) (Notice, error) {
 	var n Notice
@@ -94,10 +115,7 @@ func (s *Store) insertOrGetNotice(ctx context.Context, n Notice, status string) 
 	if n.IdempotencyKey == "" {
 		return Notice{}, false, invalidf("record %s notice: empty idempotency key", status)
 	}
-	stored, err := scanNotice(s.pool.QueryRow(ctx, insertNotice,
-		n.IdempotencyKey, n.LoanID, n.CustomerID, n.Channel, n.Template, n.Locale, n.Subject,
-		n.Body, n.BodyHTML, n.Recipient, status, n.Reason, n.Provider, n.ProviderMessageID,
-		n.WorkflowID, n.RunID, n.Attempt))
+	stored, err := scanNotice(s.pool.QueryRow(ctx, insertNotice, noticeArgs(n, status)...))
 	if err == nil {
 		return stored, true, nil
 	}
@@ -109,6 +127,45 @@ func (s *Store) insertOrGetNotice(ctx context.Context, n Notice, status string) 
 	stored, err = s.noticeByKey(ctx, n.IdempotencyKey)
 	if err != nil {
 		return Notice{}, false, fmt.Errorf("record %s notice: %w", status, err)
+	}
+	return stored, false, nil
+}
+
+// FinalizeNotice gives a notice whose send did not record an outcome its
+// final status: n.Status, failed or skipped, with n.Reason. It is for a
+// notice that cannot be rendered, and for one whose send activity ended
+// without completing its row (timed out, failed for good).
+//
+//   - No row with n's key: n is inserted in its final status (sent_at NULL).
+//   - A pending row: it is completed with n's status and reason; what it
+//     recorded when reserved (message, recipient, provenance) is kept.
+//   - A final row (sent, failed or skipped): nothing changes. This happens when
+//     the send did succeed and only its answer was lost, or when a retry
+//     finalizes again.
+//
+// It returns the row as stored afterwards, which is the truth whichever
+// case applied, and finalized true when this call wrote the final status. Only
+// a pending row is ever changed, so a send attempt completing at the same
+// moment either wins (its status stays) or finds the row final. A status
+// other than failed or skipped, or an empty key, is an ErrInvalid error.
+func (s *Store) FinalizeNotice(ctx context.Context, n Notice) (stored Notice, finalized bool, err error) {
+	switch {
+	case n.IdempotencyKey == "":
+		return Notice{}, false, invalidf("finalize notice: empty idempotency key")
+	case n.Status != NoticeFailed && n.Status != NoticeSkipped:
+		return Notice{}, false, invalidf("finalize notice %s: status %q is not failed or skipped", n.IdempotencyKey, n.Status)
+	}
+	stored, err = scanNotice(s.pool.QueryRow(ctx, finalizeNotice, noticeArgs(n, n.Status)...))
+	if err == nil {
+		return stored, true, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return Notice{}, false, fmt.Errorf("finalize notice %s as %s: %w", n.IdempotencyKey, n.Status, err)
+	}
+	// The row was final already, and final rows never change: read it.
+	stored, err = s.noticeByKey(ctx, n.IdempotencyKey)
+	if err != nil {
+		return Notice{}, false, fmt.Errorf("finalize notice as %s: %w", n.Status, err)
 	}
 	return stored, false, nil
 }
