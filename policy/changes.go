@@ -5,10 +5,13 @@ import (
 	"time"
 )
 
-// ValidateContact checks a customer after a contact update. Unlike a new
-// loan, a customer left with no reachable channel is valid here: an opt-out
-// is the customer's right, and the workflow answers it by opening a
-// collections case. hasLocale may be nil (any well-formed locale).
+// ValidateContact checks a customer after a contact update with a new
+// loan's rules and limits (name at most MaxNameLen characters, push token at
+// most MaxPushTokenLen bytes, locale, time zone, opt-outs at most MaxOptOuts
+// and each once, no control characters anywhere). Unlike a new loan, a
+// customer left with no reachable channel is valid here: an opt-out is the
+// customer's right, and the workflow answers it by opening a collections
+// case. hasLocale may be nil (any well-formed locale).
 func ValidateContact(c Customer, p Policy, hasLocale func(string) bool) error {
 	var out ValidationError
 	for _, e := range validateCustomer(c, p, true, hasLocale) {
@@ -21,7 +24,8 @@ func ValidateContact(c Customer, p Policy, hasLocale func(string) bool) error {
 }
 
 // ValidateReschedule checks a restructuring against the loan as it stands at
-// now: the new installments must be valid on their own, fall due after
+// now: the new installments must be valid on their own (ValidateInstallments:
+// at most MaxInstallments, due from MinDate to MaxDate), fall due after
 // today (a past due date would make a reschedule instantly overdue), and
 // number after every installment already paid, so seq stays unique.
 func ValidateReschedule(l Loan, s Snapshot, ins []Installment, now time.Time, loc *time.Location) error {

@@ -361,7 +361,7 @@ func (p Policy) Validate() error {
 		errs = append(errs, FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
 	}
 
-	if msg := idProblem(p.Name, 64); msg != "" {
+	if msg := idProblem(p.Name, MaxPolicyNameLen); msg != "" {
 		bad("name", "%s", msg)
 	}
 	if _, err := loadZone(p.TimeZone); err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 	"github.com/shopspring/decimal"
@@ -74,36 +75,10 @@ func (v *ValidationError) add(field, format string, args ...any) {
 	*v = append(*v, FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
 }
 
-// Limits on identifiers: a loan id becomes part of a workflow id and of
-// every idempotency key, a txn_id part of confirmation keys.
-const (
-	maxLoanIDLen     = 64
-	maxTxnIDLen      = 128
-	maxCustomerIDLen = 128
-	maxEmailLen      = 254
-)
-
 // maxAmount bounds every amount (exclusive). Nothing a consumer lender sends
 // comes near it; it stops a typo such as "1e30" from reaching the ledger, and
 // keeps totals exact in the float64 OutstandingTotal search attribute.
 var maxAmount = decimal.New(1, 15)
-
-// idProblem returns why s is not a usable identifier (non-empty, at most max
-// characters of A–Z a–z 0–9 . _ -), or "" if it is.
-func idProblem(s string, max int) string {
-	if s == "" {
-		return "must not be empty"
-	}
-	if len(s) > max {
-		return fmt.Sprintf("must be at most %d characters, got %d", max, len(s))
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return fmt.Sprintf("%q: use only letters A-Z a-z, digits, '.', '_' and '-'", s)
-		}
-	}
-	return ""
-}
 
 // localePattern is the shape of a BCP 47 language tag (zh-CN, en, pt-BR,
 // zh-Hant-TW). It also keeps the locale safe as a template directory name.
@@ -163,7 +138,7 @@ func (c Customer) Reachable() []Channel {
 func ValidateLoan(l Loan, reg *Registry, hasLocale func(locale string) bool) error {
 	var v ValidationError
 
-	if msg := idProblem(l.LoanID, maxLoanIDLen); msg != "" {
+	if msg := idProblem(l.LoanID, MaxLoanIDLen); msg != "" {
 		v.add("loan_id", "%s", msg)
 	}
 	switch _, known := MinorUnits(l.Currency); {
@@ -184,7 +159,11 @@ func ValidateLoan(l Loan, reg *Registry, hasLocale func(locale string) bool) err
 	} else {
 		pol, polKnown = reg.Get(l.PolicyName())
 	}
-	if !polKnown {
+	switch {
+	case polKnown:
+	case len(l.Policy) > MaxPolicyNameLen:
+		v.add("policy", "must be at most %d characters, got %d", MaxPolicyNameLen, len(l.Policy))
+	default:
 		known := []string{DefaultPolicyName}
 		if reg != nil {
 			known = reg.Names()
@@ -197,16 +176,18 @@ func ValidateLoan(l Loan, reg *Registry, hasLocale func(locale string) bool) err
 	return v.Err()
 }
 
-// validateCustomer checks the customer part of a loan.
+// validateCustomer checks the customer part of a loan: an id, a name of at
+// most MaxNameLen characters (may be empty), phone, email and push token
+// (each may be empty; ValidateLoan wants at least one reachable), a locale,
+// a time zone and opt-outs, each within its limit (see MaxNameLen and the
+// other limits) and none with control characters.
 func validateCustomer(c Customer, pol Policy, polKnown bool, hasLocale func(string) bool) ValidationError {
 	var v ValidationError
-	switch {
-	case c.ID == "":
-		v.add("customer.id", "must not be empty")
-	case len(c.ID) > maxCustomerIDLen:
-		v.add("customer.id", "must be at most %d characters, got %d", maxCustomerIDLen, len(c.ID))
-	case strings.IndexFunc(c.ID, unicode.IsControl) >= 0:
-		v.add("customer.id", "must not contain control characters")
+	if msg := idProblem(c.ID, MaxCustomerIDLen); msg != "" {
+		v.add("customer.id", "%s", msg)
+	}
+	if msg := textLenProblem(c.Name, MaxNameLen); msg != "" {
+		v.add("customer.name", "%s", msg)
 	}
 	if c.Phone != "" {
 		if msg := phoneProblem(c.Phone); msg != "" {
@@ -218,22 +199,42 @@ func validateCustomer(c Customer, pol Policy, polKnown bool, hasLocale func(stri
 			v.add("customer.email", "%s", msg)
 		}
 	}
+	if c.PushToken != "" {
+		if msg := pushTokenProblem(c.PushToken); msg != "" {
+			v.add("customer.push_token", "%s", msg)
+		}
+	}
 	switch {
 	case c.Locale == "":
 		v.add("customer.locale", "must not be empty")
+	case len(c.Locale) > MaxLocaleLen:
+		v.add("customer.locale", "must be at most %d characters, got %d", MaxLocaleLen, len(c.Locale))
 	case !localePattern.MatchString(c.Locale):
 		v.add("customer.locale", "%q is not a language tag such as zh-CN", c.Locale)
 	case hasLocale != nil && !hasLocale(c.Locale):
 		v.add("customer.locale", "no templates for locale %q", c.Locale)
 	}
-	if c.TimeZone != "" || polKnown {
+	switch {
+	case len(c.TimeZone) > MaxTimeZoneLen:
+		v.add("customer.time_zone", "must be at most %d characters, got %d", MaxTimeZoneLen, len(c.TimeZone))
+	case textProblem(c.TimeZone) != "":
+		v.add("customer.time_zone", "%s", textProblem(c.TimeZone))
+	case c.TimeZone != "" || polKnown:
 		if _, err := (Loan{Customer: c}).Location(pol); err != nil {
 			v.add("customer.time_zone", "%v", err)
 		}
 	}
-	for i, ch := range c.OptOuts {
-		if !knownChannel(ch) {
-			v.add(fmt.Sprintf("customer.opt_outs[%d]", i), "unknown channel %q (want sms, email or push)", ch)
+	if len(c.OptOuts) > MaxOptOuts {
+		v.add("customer.opt_outs", "must list at most %d channels (each once), got %d", MaxOptOuts, len(c.OptOuts))
+	} else {
+		for i, ch := range c.OptOuts {
+			at := fmt.Sprintf("customer.opt_outs[%d]", i)
+			switch {
+			case !knownChannel(ch):
+				v.add(at, "unknown channel %q (want sms, email or push)", truncate([]byte(ch)))
+			case slices.Contains(c.OptOuts[:i], ch):
+				v.add(at, "%s is listed twice", ch)
+			}
 		}
 	}
 	if len(c.Reachable()) == 0 {
@@ -245,6 +246,9 @@ func validateCustomer(c Customer, pol Policy, polKnown bool, hasLocale func(stri
 // phoneProblem returns why s is not a valid E.164 phone number, or "".
 func phoneProblem(s string) string {
 	const want = "must be a valid E.164 number such as +8613800138000"
+	if len(s) > MaxPhoneLen {
+		return fmt.Sprintf("%s, with no spaces or punctuation: at most %d characters", want, MaxPhoneLen)
+	}
 	if !strings.HasPrefix(s, "+") {
 		return want + ", starting with +"
 	}
@@ -261,12 +265,32 @@ func phoneProblem(s string) string {
 // emailProblem returns why s is not a bare, syntactically valid email
 // address (no display name, no angle brackets), or "".
 func emailProblem(s string) string {
-	if len(s) > maxEmailLen {
-		return fmt.Sprintf("must be at most %d characters", maxEmailLen)
+	if len(s) > MaxEmailLen {
+		return fmt.Sprintf("must be at most %d characters", MaxEmailLen)
+	}
+	if msg := textProblem(s); msg != "" {
+		return msg
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s {
 		return fmt.Sprintf("%q is not a bare email address such as zhang.wei@example.cn", s)
+	}
+	return ""
+}
+
+// pushTokenProblem returns why s cannot be a push token, or "": at most
+// MaxPushTokenLen bytes of text with no spaces (no provider's token has one,
+// and a pasted token with a trailing newline or space would silently fail
+// every push).
+func pushTokenProblem(s string) string {
+	if len(s) > MaxPushTokenLen {
+		return fmt.Sprintf("must be at most %d bytes, got %d", MaxPushTokenLen, len(s))
+	}
+	if msg := textProblem(s); msg != "" {
+		return msg
+	}
+	if strings.IndexFunc(s, unicode.IsSpace) >= 0 {
+		return "must not contain spaces"
 	}
 	return ""
 }
@@ -287,17 +311,25 @@ func amountProblem(d decimal.Decimal, currency string, places int32, placesKnown
 	return ""
 }
 
-// ValidateInstallments checks a schedule of installments: at least one;
-// seq at least 1 and strictly increasing; due dates given and strictly
-// increasing; principal, interest and fee non-negative with no more
-// decimals than currency allows (not checked if currency is unknown); and
-// every installment owing something. field prefixes the paths, so a loan
-// reports "installments[1].due_date" and a reschedule may use its own name.
-// ValidateLoan uses it, and so should whatever validates a reschedule.
+// ValidateInstallments checks a schedule of installments: at least one and
+// at most MaxInstallments; seq at least 1 and strictly increasing; due dates
+// given, from MinDate to MaxDate and strictly increasing; principal,
+// interest and fee non-negative with no more decimals than currency allows
+// (not checked if currency is unknown); and every installment owing
+// something. field prefixes the paths, so a loan reports
+// "installments[1].due_date" and a reschedule may use its own name.
+// ValidateLoan uses it, and so does ValidateReschedule.
+//
+// A zero decimal.Decimal is 0 here: only JSON can leave an amount out, and
+// DecodeJSON refuses that.
 func ValidateInstallments(field, currency string, ins []Installment) ValidationError {
 	var v ValidationError
-	if len(ins) == 0 {
+	switch {
+	case len(ins) == 0:
 		v.add(field, "must have at least one installment")
+		return v
+	case len(ins) > MaxInstallments:
+		v.add(field, "must have at most %d installments, got %d", MaxInstallments, len(ins))
 		return v
 	}
 	places, placesKnown := MinorUnits(currency)
@@ -312,6 +344,8 @@ func ValidateInstallments(field, currency string, ins []Installment) ValidationE
 		switch {
 		case in.DueDate.IsZero():
 			v.add(at+".due_date", "must not be empty")
+		case dateProblem(in.DueDate) != "":
+			v.add(at+".due_date", "%s", dateProblem(in.DueDate))
 		case i > 0 && !ins[i-1].DueDate.IsZero() && !in.DueDate.After(ins[i-1].DueDate):
 			v.add(at+".due_date", "%s must be after the previous installment's (%s)", in.DueDate, ins[i-1].DueDate)
 		}
@@ -334,13 +368,16 @@ func ValidateInstallments(field, currency string, ins []Installment) ValidationE
 
 // ValidateRepayment checks a repayment reported for loan l before it is
 // applied (the workflow's repay update validator): txn_id a usable
-// identifier; amount greater than 0 with no more decimals than the loan's
-// currency allows; currency, if given, the loan's; paid_at given and not
-// after now. It returns nil or a ValidationError naming txn_id, amount,
-// currency and paid_at.
+// identifier (ValidateID, at most MaxTxnIDLen); amount greater than 0 with
+// no more decimals than the loan's currency allows; currency, if given, the
+// loan's; paid_at given, not after now, not before MinDate and not more than
+// MaxPaidBeforeFirstDueDays before the first due date of l (when l has
+// installments): a repayment cannot predate its loan. paid_at is compared by
+// its calendar date in its own offset. It returns nil or a ValidationError
+// naming txn_id, amount, currency and paid_at.
 func ValidateRepayment(l Loan, r Repayment, now time.Time) error {
 	var v ValidationError
-	if msg := idProblem(r.TxnID, maxTxnIDLen); msg != "" {
+	if msg := idProblem(r.TxnID, MaxTxnIDLen); msg != "" {
 		v.add("txn_id", "%s", msg)
 	}
 	places, placesKnown := MinorUnits(l.Currency)
@@ -348,20 +385,66 @@ func ValidateRepayment(l Loan, r Repayment, now time.Time) error {
 		v.add("amount", "%s", msg)
 	}
 	if r.Currency != "" && r.Currency != l.Currency {
-		v.add("currency", "%q does not match the loan's currency %s", r.Currency, l.Currency)
+		v.add("currency", "%q does not match the loan's currency %s", truncate([]byte(r.Currency)), l.Currency)
 	}
+	first, hasFirst := firstDueDate(l.Installments)
 	switch {
 	case r.PaidAt.IsZero():
 		v.add("paid_at", "must not be empty")
 	case r.PaidAt.After(now):
 		v.add("paid_at", "%s is in the future (now is %s)", r.PaidAt.Format(time.RFC3339), now.Format(time.RFC3339))
+	case timeProblem(r.PaidAt) != "":
+		v.add("paid_at", "%s", timeProblem(r.PaidAt))
+	case hasFirst && DateOf(r.PaidAt).Before(first.AddDays(-MaxPaidBeforeFirstDueDays)):
+		v.add("paid_at", "%s is more than %d days before the loan's first due date (%s): it cannot be for this loan",
+			r.PaidAt.Format(time.RFC3339), MaxPaidBeforeFirstDueDays, first)
 	}
 	return v.Err()
 }
 
+// firstDueDate is the earliest due date in ins, if any installment has one.
+func firstDueDate(ins []Installment) (Date, bool) {
+	var first Date
+	for _, in := range ins {
+		if !in.DueDate.IsZero() && (first.IsZero() || in.DueDate.Before(first)) {
+			first = in.DueDate
+		}
+	}
+	return first, !first.IsZero()
+}
+
+// ValidateLoanAt is ValidateLoan for a loan started at now: it also refuses
+// a loan whose first installment fell due more than MaxDebtAgeDays before
+// now's calendar date (in now's own location: a day either way does not
+// matter at five years). ValidateLoan has no clock, so the API and the
+// starter's import call this one with theirs.
+func ValidateLoanAt(l Loan, reg *Registry, hasLocale func(locale string) bool, now time.Time) error {
+	v := fieldErrorsOf(ValidateLoan(l, reg, hasLocale))
+	if first, ok := firstDueDate(l.Installments); ok && dateProblem(first) == "" {
+		oldest := DateOf(now).AddDays(-MaxDebtAgeDays)
+		if first.Before(oldest) {
+			i := slices.IndexFunc(l.Installments, func(in Installment) bool { return in.DueDate == first })
+			v.add(fmt.Sprintf("installments[%d].due_date", i),
+				"%s is more than %d days (five years) before today (%s): a debt that old is not dunned", first, MaxDebtAgeDays, DateOf(now))
+		}
+	}
+	return v.Err()
+}
+
+// fieldErrorsOf is err as a ValidationError (nil for nil).
+func fieldErrorsOf(err error) ValidationError {
+	var v ValidationError
+	if err != nil && !errors.As(err, &v) {
+		return ValidationError{{Problem: err.Error()}}
+	}
+	return v
+}
+
 // DecodeLoan reads one loan as JSON, strictly: unknown keys (matched
 // case-sensitively), duplicate keys, values of the wrong type, malformed
-// dates and amounts and trailing data are all errors. On failure it returns a
+// dates and amounts, amounts that are missing, null or JSON numbers, text
+// that is not valid UTF-8 or holds control characters, and trailing data are
+// all errors (see DecodeJSON). On failure it returns a
 // ValidationError whose entries name the field, e.g.
 // `installments[0].due_date: date "2026-02-30": want YYYY-MM-DD`. It does not
 // apply ValidateLoan. Callers should bound the body's size (http.MaxBytesReader).
@@ -374,7 +457,9 @@ func DecodeLoan(r io.Reader) (Loan, error) {
 }
 
 // DecodeRepayment reads one repayment as JSON, as strictly as DecodeLoan.
-// It does not apply ValidateRepayment.
+// It does not apply ValidateRepayment. An absent or null paid_at leaves it
+// zero (the API then takes "now"); an explicit one outside MinDate..MaxDate,
+// Go's zero time "0001-01-01T00:00:00Z" included, is an error naming paid_at.
 func DecodeRepayment(r io.Reader) (Repayment, error) {
 	var rp Repayment
 	if err := DecodeJSON(r, &rp); err != nil {
@@ -385,7 +470,26 @@ func DecodeRepayment(r io.Reader) (Repayment, error) {
 
 // DecodeJSON decodes one JSON value from r into v (a non-nil pointer to a
 // struct) with DecodeLoan's strictness, for the API's other request bodies.
-// Errors are a ValidationError naming the fields.
+// Errors are a ValidationError naming the fields, at most maxDecodeProblems
+// of them. Besides JSON's own rules, whatever the struct:
+//
+//   - the body is an object, not null;
+//   - every decimal.Decimal field (money) is required and must be a string
+//     such as "1234.50": a missing key, null or a JSON number (10.5, which a
+//     float may have rounded on the way) is an error. An amount that may be
+//     left out would be a *decimal.Decimal; none is today. A lender sends
+//     "0.00" for a fee that is nothing;
+//   - every string value is text: valid UTF-8 in the raw bytes (encoding/json
+//     would silently turn invalid bytes into U+FFFD) and nothing textProblem
+//     refuses (control characters, \u0000 and newlines included);
+//   - every time.Time value lies from MinDate to MaxDate, so an explicit
+//     "0001-01-01T00:00:00Z" (Go's zero time, which would read as "not
+//     given") or "1970-01-01T00:00:00Z" is refused; an absent or null time
+//     stays zero;
+//   - an array of objects holds no null.
+//
+// Field-specific limits (lengths, ranges, formats) are the Validate
+// functions' job.
 func DecodeJSON(r io.Reader, v any) error {
 	dec := json.NewDecoder(r)
 	var raw json.RawMessage
@@ -407,7 +511,14 @@ func DecodeJSON(r io.Reader, v any) error {
 		return fmt.Errorf("DecodeJSON: want a pointer, got %T", v)
 	}
 	var verr ValidationError
-	checkJSON("", raw, t.Elem(), &verr)
+	if string(bytes.TrimSpace(raw)) == "null" {
+		verr.add("", "want a JSON object, got null")
+	} else {
+		checkJSON("", raw, t.Elem(), &verr)
+	}
+	if n := len(verr); n > maxDecodeProblems {
+		verr = append(verr[:maxDecodeProblems:maxDecodeProblems], FieldError{Problem: fmt.Sprintf("and %d more problems", n-maxDecodeProblems)})
+	}
 	if len(verr) > 0 {
 		return verr
 	}
@@ -419,6 +530,10 @@ func DecodeJSON(r io.Reader, v any) error {
 	}
 	return nil
 }
+
+// maxDecodeProblems bounds the problems DecodeJSON reports: a 1 MiB body of
+// "[1,1,1,…]" would otherwise be answered with tens of MiB of errors.
+const maxDecodeProblems = 100
 
 var (
 	timeType             = reflect.TypeFor[time.Time]()
@@ -443,7 +558,7 @@ var (
 // encoding/json reports only the first problem, usually without saying where.
 func checkJSON(at string, raw json.RawMessage, t reflect.Type, v *ValidationError) {
 	raw = bytes.TrimSpace(raw)
-	if string(raw) == "null" {
+	if isNull(raw) {
 		return // leaves the zero value; validation decides if that is allowed
 	}
 	for t.Kind() == reflect.Pointer {
@@ -455,9 +570,7 @@ func checkJSON(at string, raw json.RawMessage, t reflect.Type, v *ValidationErro
 		(t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8) // []byte is a base64 string
 	switch {
 	case isLeaf:
-		if err := json.Unmarshal(raw, reflect.New(t).Interface()); err != nil {
-			v.add(at, "%s", leafProblem(t, raw, err))
-		}
+		checkLeaf(at, raw, t, v)
 	case t.Kind() == reflect.Struct:
 		pairs, ok := jsonObject(raw)
 		if !ok {
@@ -465,6 +578,7 @@ func checkJSON(at string, raw json.RawMessage, t reflect.Type, v *ValidationErro
 			return
 		}
 		fields := jsonFields(t)
+		given := make(map[string]bool, len(pairs))
 		for _, kv := range pairs {
 			key := joinKey(at, kv.key)
 			f, ok := fields[kv.key]
@@ -478,7 +592,15 @@ func checkJSON(at string, raw json.RawMessage, t reflect.Type, v *ValidationErro
 				}
 				v.add(key, "%s", msg)
 			default:
-				checkJSON(key, kv.value, f.Type, v)
+				given[kv.key] = !isNull(kv.value)
+				if f.Type != decimalType || given[kv.key] {
+					checkJSON(key, kv.value, f.Type, v)
+				}
+			}
+		}
+		for _, name := range moneyFields(t) {
+			if !given[name] {
+				v.add(joinKey(at, name), `is required: want a decimal amount as a string such as "0.00"`)
 			}
 		}
 	default: // slice
@@ -487,10 +609,70 @@ func checkJSON(at string, raw json.RawMessage, t reflect.Type, v *ValidationErro
 			v.add(at, "want an array, got %s", jsonKind(raw))
 			return
 		}
+		elem := t.Elem()
+		for elem.Kind() == reflect.Pointer {
+			elem = elem.Elem()
+		}
 		for i, e := range elems {
+			if elem.Kind() == reflect.Struct && isNull(e) {
+				v.add(fmt.Sprintf("%s[%d]", at, i), "want an object, got null")
+				continue
+			}
 			checkJSON(fmt.Sprintf("%s[%d]", at, i), e, t.Elem(), v)
 		}
 	}
+}
+
+// checkLeaf checks one JSON value that decodes as a whole into t (a string,
+// a number, an amount, a time, a date): that it decodes, that an amount is a
+// string, that text is text and that a time is within range.
+func checkLeaf(at string, raw json.RawMessage, t reflect.Type, v *ValidationError) {
+	switch {
+	case t == decimalType && raw[0] != '"':
+		v.add(at, `want a decimal amount as a string such as "1234.50", got %s`, truncate(raw))
+		return
+	case t.Kind() == reflect.String && raw[0] == '"' && !utf8.Valid(raw):
+		v.add(at, "must be valid UTF-8")
+		return
+	}
+	val := reflect.New(t)
+	if err := json.Unmarshal(raw, val.Interface()); err != nil {
+		v.add(at, "%s", leafProblem(t, raw, err))
+		return
+	}
+	switch {
+	case t.Kind() == reflect.String:
+		if msg := textProblem(val.Elem().String()); msg != "" {
+			v.add(at, "%s", msg)
+		}
+	case t == timeType:
+		if msg := timeProblem(val.Elem().Interface().(time.Time)); msg != "" {
+			v.add(at, "%s", msg)
+		}
+	}
+}
+
+// isNull reports whether the JSON value raw is null.
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// moneyFields lists, in field order, the JSON keys of struct type t's
+// decimal.Decimal fields: the amounts DecodeJSON requires.
+func moneyFields(t reflect.Type) []string {
+	var out []string
+	for f := range t.Fields() {
+		if !f.IsExported() || f.Type != decimalType {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 // jsonPair is one key of a JSON object, in input order.

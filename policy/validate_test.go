@@ -115,7 +115,7 @@ func TestValidateLoan(t *testing.T) {
 		{"other policy", func(l *Loan) { l.Policy = "weekly" }, nil, ""},
 		{"customer.id empty", func(l *Loan) { l.Customer.ID = "" }, []string{"customer.id"}, "customer.id: must not be empty"},
 		{"customer.id too long", func(l *Loan) { l.Customer.ID = strings.Repeat("c", 129) }, []string{"customer.id"}, "at most 128"},
-		{"customer.id control", func(l *Loan) { l.Customer.ID = "C\n778" }, []string{"customer.id"}, "control characters"},
+		{"customer.id control", func(l *Loan) { l.Customer.ID = "C\n778" }, []string{"customer.id"}, "use only letters"},
 		{"phone without +", func(l *Loan) { l.Customer.Phone = "13800138000" }, []string{"customer.phone"}, "starting with +"},
 		{"phone invalid", func(l *Loan) { l.Customer.Phone = "+861380013800" }, []string{"customer.phone"}, "valid E.164"},
 		{"phone garbage", func(l *Loan) { l.Customer.Phone = "+call-me" }, []string{"customer.phone"}, "valid E.164"},
@@ -162,6 +162,61 @@ func TestValidateLoan(t *testing.T) {
 			l.Installments[0].DueDate = MustDate("2028-02-29")
 			l.Installments[1].DueDate = MustDate("2028-03-29")
 		}, nil, ""},
+		// Identifiers: a letter or digit first, so "." and ".." (unreachable
+		// as a URL path segment) and "-x" are not ids.
+		{"loan_id dot", func(l *Loan) { l.LoanID = "." }, []string{"loan_id"}, "must start with a letter or a digit"},
+		{"loan_id dot dot", func(l *Loan) { l.LoanID = ".." }, []string{"loan_id"}, "must start with a letter or a digit"},
+		{"loan_id leading dash", func(l *Loan) { l.LoanID = "-L1" }, []string{"loan_id"}, "must start with a letter or a digit"},
+		{"loan_id leading underscore", func(l *Loan) { l.LoanID = "_L1" }, []string{"loan_id"}, "must start with a letter or a digit"},
+		{"loan_id NUL", func(l *Loan) { l.LoanID = "L\x001" }, []string{"loan_id"}, "use only letters"},
+		{"loan_id dots inside", func(l *Loan) { l.LoanID = "L..1.-_" }, nil, ""},
+		{"customer.id dot dot", func(l *Loan) { l.Customer.ID = ".." }, []string{"customer.id"}, "must start with a letter or a digit"},
+		{"customer.id space", func(l *Loan) { l.Customer.ID = "C 778" }, []string{"customer.id"}, "use only letters"},
+		{"customer.id 128", func(l *Loan) { l.Customer.ID = strings.Repeat("c", 128) }, nil, ""},
+		{"policy too long", func(l *Loan) { l.Policy = strings.Repeat("p", 65) }, []string{"policy"}, "at most 64 characters, got 65"},
+		// Text: valid UTF-8, no control characters, within its length.
+		{"name 200 characters", func(l *Loan) { l.Customer.Name = strings.Repeat("张", 200) }, nil, ""},
+		{"name too long", func(l *Loan) { l.Customer.Name = strings.Repeat("张", 201) }, []string{"customer.name"}, "at most 200 characters, got 201"},
+		{"name empty", func(l *Loan) { l.Customer.Name = "" }, nil, ""},
+		{"name newline", func(l *Loan) { l.Customer.Name = "Wang\nFang" }, []string{"customer.name"}, "control characters (found U+000A)"},
+		{"name NUL", func(l *Loan) { l.Customer.Name = "张\x00伟" }, []string{"customer.name"}, "control characters (found U+0000)"},
+		{"name tab", func(l *Loan) { l.Customer.Name = "张\t伟" }, []string{"customer.name"}, "control characters"},
+		{"name DEL", func(l *Loan) { l.Customer.Name = "张\x7f" }, []string{"customer.name"}, "control characters"},
+		{"name C1 control", func(l *Loan) { l.Customer.Name = "张\u0085" }, []string{"customer.name"}, "control characters"},
+		{"name invalid UTF-8", func(l *Loan) { l.Customer.Name = "M\xfcller" }, []string{"customer.name"}, "must be valid UTF-8"},
+		{"name replacement character", func(l *Loan) { l.Customer.Name = "M\uFFFDller" }, []string{"customer.name"}, "U+FFFD"},
+		{"name line separator", func(l *Loan) { l.Customer.Name = "张\u2028伟" }, []string{"customer.name"}, "line or paragraph separators"},
+		{"name right-to-left override", func(l *Loan) { l.Customer.Name = "\u202E伟张" }, []string{"customer.name"}, "bidirectional"},
+		{"name Arabic", func(l *Loan) { l.Customer.Name = "محمد علي" }, nil, ""},
+		{"name with ZWNJ", func(l *Loan) { l.Customer.Name = "می\u200cخواهم" }, nil, ""},
+		{"push_token 4096", func(l *Loan) { l.Customer.PushToken = strings.Repeat("t", 4096) }, nil, ""},
+		{"push_token too long", func(l *Loan) { l.Customer.PushToken = strings.Repeat("t", 4097) }, []string{"customer.push_token"}, "at most 4096 bytes, got 4097"},
+		{"push_token newline", func(l *Loan) { l.Customer.PushToken = "fcm-token\n" }, []string{"customer.push_token"}, "control characters"},
+		{"push_token space", func(l *Loan) { l.Customer.PushToken = "fcm token" }, []string{"customer.push_token"}, "must not contain spaces"},
+		{"push_token invalid UTF-8", func(l *Loan) { l.Customer.PushToken = "tok\xff" }, []string{"customer.push_token"}, "valid UTF-8"},
+		{"phone too long", func(l *Loan) { l.Customer.Phone = "+" + strings.Repeat("8", 16) }, []string{"customer.phone"}, "at most 16 characters"},
+		{"email header injection", func(l *Loan) { l.Customer.Email = "a@example.cn\r\nBcc: b@example.cn" }, []string{"customer.email"}, "control characters"},
+		{"locale too long", func(l *Loan) { l.Customer.Locale = "zh-" + strings.Repeat("a", 33) }, []string{"customer.locale"}, "at most 35 characters, got 36"},
+		{"locale NUL", func(l *Loan) { l.Customer.Locale = "zh\x00" }, []string{"customer.locale"}, "not a language tag"},
+		{"time zone too long", func(l *Loan) { l.Customer.TimeZone = "Asia/" + strings.Repeat("x", 60) }, []string{"customer.time_zone"}, "at most 64 characters, got 65"},
+		{"time zone NUL", func(l *Loan) { l.Customer.TimeZone = "Asia/Shanghai\x00" }, []string{"customer.time_zone"}, "control characters"},
+		{"opt-outs of two channels", func(l *Loan) { l.Customer.OptOuts = []Channel{SMS, Email} }, nil, ""},
+		{"opt-out twice", func(l *Loan) { l.Customer.OptOuts = []Channel{SMS, SMS} }, []string{"customer.opt_outs[1]"}, "sms is listed twice"},
+		{"opt-outs too many", func(l *Loan) { l.Customer.OptOuts = []Channel{SMS, SMS, SMS, SMS} }, []string{"customer.opt_outs"},
+			"at most 3 channels (each once), got 4"},
+		{"opt-out long garbage", func(l *Loan) { l.Customer.OptOuts = []Channel{Channel(strings.Repeat("x", 1000))} }, []string{"customer.opt_outs[0]"}, "x…"},
+		// Dates from another era.
+		{"due date year 0", func(l *Loan) { l.Installments[0].DueDate = Date{0, time.January, 1} }, []string{"installments[0].due_date"},
+			"0000-01-01 is out of range: want a date from 2000-01-01 to 2100-12-31"},
+		{"due date epoch", func(l *Loan) { l.Installments[0].DueDate = MustDate("1970-01-01") }, []string{"installments[0].due_date"}, "1970-01-01 is out of range"},
+		{"due date 1999-12-31", func(l *Loan) { l.Installments[0].DueDate = MustDate("1999-12-31") }, []string{"installments[0].due_date"}, "out of range"},
+		{"due date 2000-01-01", func(l *Loan) { l.Installments[0].DueDate = MustDate("2000-01-01") }, nil, ""},
+		{"due date 2100-12-31", func(l *Loan) { l.Installments[1].DueDate = MustDate("2100-12-31") }, nil, ""},
+		{"due date 2101-01-01", func(l *Loan) { l.Installments[1].DueDate = MustDate("2101-01-01") }, []string{"installments[1].due_date"}, "2101-01-01 is out of range"},
+		{"due date year 9999", func(l *Loan) { l.Installments[1].DueDate = MustDate("9999-12-31") }, []string{"installments[1].due_date"}, "out of range"},
+		// Collections.
+		{"600 monthly installments (a 50-year mortgage)", func(l *Loan) { l.Installments = monthly(600, "2026-12-01") }, nil, ""},
+		{"601 installments", func(l *Loan) { l.Installments = monthly(601, "2026-12-01") }, []string{"installments"}, "at most 600 installments, got 601"},
 		{"several problems at once", func(l *Loan) {
 			l.LoanID, l.Currency, l.Customer.Email = "", "", "nope"
 			l.Installments[1].Seq = 0
@@ -229,8 +284,29 @@ func TestDecodeLoanErrors(t *testing.T) {
 		{"installment a bool", `{"installments": [true]}`, []string{"installments[0]"}, "want an object, got a boolean"},
 		{"installment an array", `{"installments": [[]]}`, []string{"installments[0]"}, "want an object, got an array"},
 		{"opt_outs a string", `{"customer": {"opt_outs": "sms"}}`, []string{"customer.opt_outs"}, "want an array, got a string"},
-		{"several at once", `{"loan_id": 1, "currency": "CNY", "cusomer": {}, "installments": [{"seq": "x", "due_date": "2026-13-01"}]}`,
+		{"several at once", `{"loan_id": 1, "currency": "CNY", "cusomer": {}, "installments": [{"seq": "x", "due_date": "2026-13-01", "principal": "1", "interest": "0", "fee": "0"}]}`,
 			[]string{"loan_id", "cusomer", "installments[0].seq", "installments[0].due_date"}, "cusomer: unknown key (did you mean customer?)"},
+		// Amounts are strings, and every one is required.
+		{"principal a number", swap(`"principal": "1000.00"`, `"principal": 10.5`), []string{"installments[0].principal"},
+			`installments[0].principal: want a decimal amount as a string such as "1234.50", got 10.5`},
+		{"interest an integer", swap(`"interest": "40.00"`, `"interest": 40`), []string{"installments[1].interest"}, `want a decimal amount as a string such as "1234.50", got 40`},
+		{"fee an exponent number", swap(`"fee": "0.00"}`, `"fee": 1e3}`), []string{"installments[0].fee"}, "got 1e3"},
+		{"principal missing", swap(`"principal": "1000.00", `, ``), []string{"installments[0].principal"}, "installments[0].principal: is required"},
+		{"interest null", swap(`"interest": "45.00"`, `"interest": null`), []string{"installments[0].interest"}, "installments[0].interest: is required"},
+		{"fee missing", swap(`, "fee": "0.00"}`, `}`), []string{"installments[0].fee"}, `installments[0].fee: is required: want a decimal amount as a string such as "0.00"`},
+		{"every amount missing", `{"installments": [{"seq": 1, "due_date": "2026-12-01"}]}`,
+			[]string{"installments[0].principal", "installments[0].interest", "installments[0].fee"}, "is required"},
+		{"installment null", `{"installments": [null]}`, []string{"installments[0]"}, "want an object, got null"},
+		{"root null", `null`, []string{""}, "want a JSON object, got null"},
+		// Text: the raw bytes are UTF-8, and no control characters.
+		{"name with NUL escape", swap(`"张伟"`, `"张\u0000伟"`), []string{"customer.name"}, "customer.name: must not contain control characters (found U+0000)"},
+		{"name with newline escape", swap(`"张伟"`, `"张\n伟"`), []string{"customer.name"}, "control characters (found U+000A)"},
+		{"name with raw invalid UTF-8", swap(`"张伟"`, "\"M\xfcller\""), []string{"customer.name"}, "customer.name: must be valid UTF-8"},
+		{"name with lone surrogate", swap(`"张伟"`, `"\ud800"`), []string{"customer.name"}, "U+FFFD"},
+		{"loan_id with NUL", swap(`"L-2026-0001"`, `"L-2026\u00000001"`), []string{"loan_id"}, "control characters"},
+		{"push_token with DEL", swap(`"fcm-token-or-empty"`, `"fcm\u007f"`), []string{"customer.push_token"}, "control characters"},
+		{"locale invalid UTF-8", swap(`"zh-CN"`, "\"zh-\xc3\""), []string{"customer.locale"}, "valid UTF-8"},
+		{"opt_out with NUL", `{"customer": {"opt_outs": ["sms\u0000"]}}`, []string{"customer.opt_outs[0]"}, "control characters"},
 		{"root an array", `[]`, []string{""}, "want an object, got an array"},
 		{"empty body", ``, []string{""}, "empty body"},
 		{"invalid JSON", `{"loan_id": }`, []string{""}, "invalid JSON"},
@@ -249,10 +325,20 @@ func TestDecodeLoanErrors(t *testing.T) {
 	}
 }
 
+// monthly is n installments of 100.00 principal due monthly from first.
+func monthly(n int, first string) []Installment {
+	d := MustDate(first)
+	out := make([]Installment, n)
+	for i := range out {
+		t := time.Date(d.Year, d.Month+time.Month(i), 1, 12, 0, 0, 0, time.UTC)
+		out[i] = Installment{Seq: i + 1, DueDate: DateOf(t), Principal: decimal.RequireFromString("100.00")}
+	}
+	return out
+}
+
 func TestDecodeLoanAccepts(t *testing.T) {
 	for _, tc := range []struct{ name, body string }{
 		{"Feb 29 in a leap year", strings.Replace(vtSampleLoanJSON, `"2027-01-01"`, `"2028-02-29"`, 1)},
-		{"amounts as JSON numbers", strings.Replace(vtSampleLoanJSON, `"principal": "1000.00"`, `"principal": 1000.00`, 1)},
 		{"nulls leave zero values", `{"loan_id": "L1", "policy": null, "customer": null, "installments": null}`},
 		{"opt-outs", `{"customer": {"opt_outs": ["sms", "push"]}}`},
 		{"trailing whitespace", vtSampleLoanJSON + "\n\n"},
@@ -263,9 +349,9 @@ func TestDecodeLoanAccepts(t *testing.T) {
 			}
 		})
 	}
-	l, _ := DecodeLoan(strings.NewReader(strings.Replace(vtSampleLoanJSON, `"principal": "1000.00"`, `"principal": 1000.10`, 1)))
-	if !l.Installments[0].Principal.Equal(decimal.RequireFromString("1000.10")) {
-		t.Errorf("numeric principal decoded as %s; want exactly 1000.10", l.Installments[0].Principal)
+	l, err := DecodeLoan(strings.NewReader(strings.Replace(vtSampleLoanJSON, `"fee": "0.00"}`, `"fee": "0"}`, 1)))
+	if err != nil || !l.Installments[0].Fee.IsZero() || !l.Installments[0].Principal.Equal(decimal.RequireFromString("1000.00")) {
+		t.Errorf("DecodeLoan = %+v, %v", l.Installments, err)
 	}
 }
 
@@ -327,6 +413,21 @@ func TestValidateRepayment(t *testing.T) {
 		{"currency mismatch", "CNY", func(r *Repayment) { r.Currency = "USD" }, []string{"currency"}, `currency: "USD" does not match the loan's currency CNY`},
 		{"paid_at missing", "CNY", func(r *Repayment) { r.PaidAt = time.Time{} }, []string{"paid_at"}, "paid_at: must not be empty"},
 		{"paid_at future", "CNY", func(r *Repayment) { r.PaidAt = now.Add(time.Second) }, []string{"paid_at"}, "is in the future"},
+		{"txn_id dot", "CNY", func(r *Repayment) { r.TxnID = "." }, []string{"txn_id"}, "must start with a letter or a digit"},
+		{"txn_id dot dot", "CNY", func(r *Repayment) { r.TxnID = ".." }, []string{"txn_id"}, "must start with a letter or a digit"},
+		{"txn_id leading dash", "CNY", func(r *Repayment) { r.TxnID = "-1" }, []string{"txn_id"}, "must start with a letter or a digit"},
+		{"txn_id NUL", "CNY", func(r *Repayment) { r.TxnID = "T\x001" }, []string{"txn_id"}, "use only letters"},
+		{"currency with control characters", "CNY", func(r *Repayment) { r.Currency = "CN\x00" }, []string{"currency"}, `"CN\x00" does not match`},
+		// paid_at: not before MinDate, nor more than five years before the
+		// loan's first due date (2026-12-01).
+		{"paid_at epoch", "CNY", func(r *Repayment) { r.PaidAt = time.Unix(0, 0).UTC() }, []string{"paid_at"},
+			"1970-01-01T00:00:00Z is out of range: want a time from 2000-01-01 to 2100-12-31"},
+		{"paid_at year 1", "CNY", func(r *Repayment) { r.PaidAt = time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC) }, []string{"paid_at"}, "out of range"},
+		{"paid_at 1999-12-31", "CNY", func(r *Repayment) { r.PaidAt = time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC) }, []string{"paid_at"}, "out of range"},
+		{"paid_at six years before the first due date", "CNY", func(r *Repayment) { r.PaidAt = time.Date(2020, 12, 1, 10, 0, 0, 0, time.UTC) },
+			[]string{"paid_at"}, "more than 1826 days before the loan's first due date (2026-12-01)"},
+		{"paid_at a day too early", "CNY", func(r *Repayment) { r.PaidAt = time.Date(2021, 11, 30, 23, 0, 0, 0, time.UTC) }, []string{"paid_at"}, "cannot be for this loan"},
+		{"paid_at five years before the first due date", "CNY", func(r *Repayment) { r.PaidAt = time.Date(2021, 12, 1, 0, 0, 0, 0, time.UTC) }, nil, ""},
 		{"all wrong", "CNY", func(r *Repayment) { *r = Repayment{Currency: "EUR", PaidAt: now.Add(time.Hour)} },
 			[]string{"txn_id", "amount", "currency", "paid_at"}, ""},
 	} {
@@ -343,6 +444,149 @@ func TestValidateRepayment(t *testing.T) {
 				t.Errorf("error %q; want it to contain %q", err, tc.text)
 			}
 		})
+	}
+}
+
+func TestValidateRepaymentWithoutInstallments(t *testing.T) {
+	// The API knows no installments: only MinDate bounds paid_at.
+	now := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)
+	r := Repayment{TxnID: "T-1", Amount: decimal.RequireFromString("1"), PaidAt: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if err := ValidateRepayment(Loan{Currency: "CNY"}, r, now); err != nil {
+		t.Errorf("paid 2000-01-01: %v", err)
+	}
+	r.PaidAt = r.PaidAt.Add(-time.Second)
+	if got := vtFields(t, ValidateRepayment(Loan{Currency: "CNY"}, r, now)); !slices.Equal(got, []string{"paid_at"}) {
+		t.Errorf("paid 1999-12-31T23:59:59Z: fields %q", got)
+	}
+}
+
+func TestValidateLoanAt(t *testing.T) {
+	now := time.Date(2026, 12, 8, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	for _, tc := range []struct {
+		name   string
+		mutate func(l *Loan)
+		fields []string
+		text   string
+	}{
+		{"sample", func(l *Loan) {}, nil, ""},
+		{"first due exactly five years ago", func(l *Loan) { l.Installments[0].DueDate = MustDate("2021-12-08") }, nil, ""},
+		{"first due a day more than five years ago", func(l *Loan) { l.Installments[0].DueDate = MustDate("2021-12-07") },
+			[]string{"installments[0].due_date"}, "2021-12-07 is more than 1826 days (five years) before today (2026-12-08)"},
+		{"first due 2001", func(l *Loan) { l.Installments[0].DueDate = MustDate("2001-01-01") }, []string{"installments[0].due_date"}, "is not dunned"},
+		{"epoch reported once, as out of range", func(l *Loan) { l.Installments[0].DueDate = MustDate("1970-01-01") },
+			[]string{"installments[0].due_date"}, "out of range"},
+		{"other problems reported too", func(l *Loan) { l.LoanID = ".."; l.Installments[0].DueDate = MustDate("2010-01-01") },
+			[]string{"loan_id", "installments[0].due_date"}, "is not dunned"},
+		{"unordered: the earliest is named", func(l *Loan) { l.Installments[1].DueDate = MustDate("2015-01-01") },
+			[]string{"installments[1].due_date", "installments[1].due_date"}, "2015-01-01 is more than 1826 days"},
+		{"no installments", func(l *Loan) { l.Installments = nil }, []string{"installments"}, "at least one"},
+		{"far future is bounded by MaxDate only", func(l *Loan) { l.Installments = monthly(600, "2050-01-01") }, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := vtLoan()
+			tc.mutate(&l)
+			err := ValidateLoanAt(l, vtRegistry(t), vtHasLocale, now)
+			if got := vtFields(t, err); !slices.Equal(got, tc.fields) {
+				t.Fatalf("fields = %q; want %q (error: %v)", got, tc.fields, err)
+			}
+			if err != nil && !strings.Contains(err.Error(), tc.text) {
+				t.Errorf("error %q; want it to contain %q", err, tc.text)
+			}
+		})
+	}
+}
+
+func TestDecodeRepaymentErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		body   string
+		fields []string // nil: decodes
+		text   string
+	}{
+		{"valid", `{"txn_id": "T-1", "amount": "10.50", "paid_at": "2026-12-08T10:00:00+08:00"}`, nil, ""},
+		{"paid_at absent stays zero", `{"txn_id": "T-1", "amount": "10.50"}`, nil, ""},
+		{"paid_at null stays zero", `{"txn_id": "T-1", "amount": "10.50", "paid_at": null}`, nil, ""},
+		{"amount a number", `{"txn_id": "T-1", "amount": 10.5}`, []string{"amount"}, `amount: want a decimal amount as a string such as "1234.50", got 10.5`},
+		{"amount an integer", `{"txn_id": "T-1", "amount": 100}`, []string{"amount"}, "got 100"},
+		{"amount missing", `{"txn_id": "T-1"}`, []string{"amount"}, "amount: is required"},
+		{"amount null", `{"txn_id": "T-1", "amount": null}`, []string{"amount"}, "amount: is required"},
+		{"paid_at Go's zero time", `{"txn_id": "T-1", "amount": "1", "paid_at": "0001-01-01T00:00:00Z"}`, []string{"paid_at"},
+			"paid_at: 0001-01-01T00:00:00Z is out of range: want a time from 2000-01-01 to 2100-12-31"},
+		{"paid_at epoch", `{"txn_id": "T-1", "amount": "1", "paid_at": "1970-01-01T00:00:00Z"}`, []string{"paid_at"}, "out of range"},
+		{"paid_at 1999", `{"txn_id": "T-1", "amount": "1", "paid_at": "1999-12-31T23:59:59+08:00"}`, []string{"paid_at"}, "out of range"},
+		{"paid_at 2101", `{"txn_id": "T-1", "amount": "1", "paid_at": "2101-01-01T00:00:00Z"}`, []string{"paid_at"}, "out of range"},
+		{"txn_id with NUL", `{"txn_id": "T\u00001", "amount": "1"}`, []string{"txn_id"}, "control characters"},
+		{"txn_id invalid UTF-8", "{\"txn_id\": \"T\xff\", \"amount\": \"1\"}", []string{"txn_id"}, "valid UTF-8"},
+		{"currency with newline", `{"txn_id": "T-1", "amount": "1", "currency": "CNY\n"}`, []string{"currency"}, "control characters"},
+		{"body null", `null`, []string{""}, "want a JSON object, got null"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := DecodeRepayment(strings.NewReader(tc.body))
+			if got := vtFields(t, err); !slices.Equal(got, tc.fields) {
+				t.Fatalf("fields = %q; want %q (error: %v)", got, tc.fields, err)
+			}
+			if err != nil && !strings.Contains(err.Error(), tc.text) {
+				t.Errorf("error %q; want it to contain %q", err, tc.text)
+			}
+			if err == nil && !strings.Contains(tc.body, "paid_at\": \"") && !r.PaidAt.IsZero() {
+				t.Errorf("paid_at = %v; want zero", r.PaidAt)
+			}
+		})
+	}
+}
+
+// vtSignal has the shapes of the API's other bodies: a reason, an optional
+// time and reschedule installments.
+type vtSignal struct {
+	Reason       string        `json:"reason"`
+	Until        *time.Time    `json:"until,omitempty"`
+	Installments []Installment `json:"installments"`
+}
+
+func TestDecodeJSONOtherBodies(t *testing.T) {
+	const ins = `{"seq": 3, "due_date": "2027-03-01", "principal": "1000.00", "interest": "60.00", "fee": "0.00"}`
+	for _, tc := range []struct {
+		name   string
+		body   string
+		fields []string
+		text   string
+	}{
+		{"valid", `{"reason": "extension", "until": "2026-12-20T00:00:00+08:00", "installments": [` + ins + `]}`, nil, ""},
+		{"no until", `{"reason": "x"}`, nil, ""},
+		{"reschedule principal a number", `{"installments": [` + strings.Replace(ins, `"1000.00"`, `1000`, 1) + `]}`,
+			[]string{"installments[0].principal"}, "want a decimal amount as a string"},
+		{"reschedule fee missing", `{"installments": [` + strings.Replace(ins, `, "fee": "0.00"`, ``, 1) + `]}`,
+			[]string{"installments[0].fee"}, "installments[0].fee: is required"},
+		{"reschedule interest null", `{"installments": [` + strings.Replace(ins, `"60.00"`, `null`, 1) + `]}`,
+			[]string{"installments[0].interest"}, "is required"},
+		{"reason with newline", `{"reason": "line one\nline two"}`, []string{"reason"}, "control characters"},
+		{"reason with NUL", `{"reason": "\u0000"}`, []string{"reason"}, "control characters (found U+0000)"},
+		{"reason invalid UTF-8", "{\"reason\": \"\xc0\xaf\"}", []string{"reason"}, "must be valid UTF-8"},
+		{"until Go's zero time", `{"until": "0001-01-01T00:00:00Z"}`, []string{"until"}, "out of range"},
+		{"until year 3000", `{"until": "3000-01-01T00:00:00Z"}`, []string{"until"}, "out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v vtSignal
+			err := DecodeJSON(strings.NewReader(tc.body), &v)
+			if got := vtFields(t, err); !slices.Equal(got, tc.fields) {
+				t.Fatalf("fields = %q; want %q (error: %v)", got, tc.fields, err)
+			}
+			if err != nil && !strings.Contains(err.Error(), tc.text) {
+				t.Errorf("error %q; want it to contain %q", err, tc.text)
+			}
+		})
+	}
+}
+
+func TestDecodeJSONBoundsProblems(t *testing.T) {
+	body := `{"installments": [` + strings.TrimSuffix(strings.Repeat("1,", 1000), ",") + `]}`
+	_, err := DecodeLoan(strings.NewReader(body))
+	var v ValidationError
+	if !errors.As(err, &v) || len(v) != maxDecodeProblems+1 {
+		t.Fatalf("%d problems; want %d", len(v), maxDecodeProblems+1)
+	}
+	if last := v[len(v)-1]; last != (FieldError{Problem: "and 900 more problems"}) {
+		t.Errorf("last problem %+v", last)
 	}
 }
 
