@@ -106,9 +106,24 @@ func newTestAPI(t *testing.T, edit ...func(*Deps)) *testAPI {
 	return ta
 }
 
+// do sends a request as a client does: a body goes with Content-Type
+// application/json.
 func (ta *testAPI) do(t *testing.T, method, path, body string) *httptest.ResponseRecorder {
 	t.Helper()
+	ct := ""
+	if body != "" {
+		ct = "application/json"
+	}
+	return ta.doWith(t, method, path, body, ct)
+}
+
+// doWith sends a request with the Content-Type ct ("" for none).
+func (ta *testAPI) doWith(t *testing.T, method, path, body, ct string) *httptest.ResponseRecorder {
+	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
 	if ta.token != "" {
 		req.Header.Set("Authorization", "Bearer "+ta.token)
 	}
@@ -761,5 +776,145 @@ func TestWorkflowErrorIsApplicationError(t *testing.T) {
 	err := workflowError(policy.ValidationError{{Field: "amount", Problem: "too many decimals"}})
 	if !errors.As(err, &app) || app.Message() != "amount: too many decimals" {
 		t.Fatalf("%T %v", err, err)
+	}
+}
+
+// TestHostileRequests sends input that must be refused before anything is
+// started, updated or signalled: 400 naming the field (415 naming the
+// Content-Type header), and no call to Temporal.
+func TestHostileRequests(t *testing.T) {
+	const appJSON = "application/json"
+	loan := func(edit func(m map[string]any)) string { return loanJSON(t, edit) }
+	// raw edits the loan's JSON text, for what a map cannot express.
+	raw := func(old, new string) string {
+		b := loanJSON(t, nil)
+		if !strings.Contains(b, old) {
+			t.Fatalf("loan JSON has no %s", old)
+		}
+		return strings.Replace(b, old, new, 1)
+	}
+	schedule := func(n int) []any {
+		out := make([]any, n)
+		for i := range out {
+			due := time.Date(2026, 12+time.Month(i), 1, 0, 0, 0, 0, time.UTC)
+			out[i] = map[string]any{"seq": i + 1, "due_date": due.Format(time.DateOnly), "principal": "100.00", "interest": "0.00", "fee": "0.00"}
+		}
+		return out
+	}
+	const ins = `{"seq":3,"due_date":"2027-02-01","principal":"2085.00","interest":"0.00","fee":"0.00"}`
+	tests := []struct {
+		name, method, path, body, ct string
+		wantCode                     int    // 0: accepted (any 2xx)
+		wantField                    string // named in the answer's fields
+	}{
+		// 1. Amounts as JSON numbers.
+		{"loan principal a number", "POST", "/v1/loans", loan(func(m map[string]any) { installment(m, 0)["principal"] = 10.5 }), appJSON, 400, "installments[0].principal"},
+		{"loan fee an integer", "POST", "/v1/loans", loan(func(m map[string]any) { installment(m, 1)["fee"] = 0 }), appJSON, 400, "installments[1].fee"},
+		{"repayment amount a number", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T-9","amount":10.5}`, appJSON, 400, "amount"},
+		{"reschedule principal a number", "POST", "/v1/loans/L-1/reschedule",
+			`{"installments":[` + strings.Replace(ins, `"2085.00"`, `2085`, 1) + `]}`, appJSON, 400, "installments[0].principal"},
+		// 2. Missing money.
+		{"loan principal missing", "POST", "/v1/loans", loan(func(m map[string]any) { delete(installment(m, 0), "principal") }), appJSON, 400, "installments[0].principal"},
+		{"loan interest null", "POST", "/v1/loans", loan(func(m map[string]any) { installment(m, 0)["interest"] = nil }), appJSON, 400, "installments[0].interest"},
+		{"loan fee missing", "POST", "/v1/loans", loan(func(m map[string]any) { delete(installment(m, 1), "fee") }), appJSON, 400, "installments[1].fee"},
+		{"repayment amount missing", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T-9"}`, appJSON, 400, "amount"},
+		{"repayment amount null", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T-9","amount":null}`, appJSON, 400, "amount"},
+		{"reschedule fee missing", "POST", "/v1/loans/L-1/reschedule",
+			`{"installments":[` + strings.Replace(ins, `,"fee":"0.00"`, ``, 1) + `]}`, appJSON, 400, "installments[0].fee"},
+		// 3. Control characters and invalid UTF-8.
+		{"name with NUL", "POST", "/v1/loans", raw(`"张伟"`, `"张\u0000伟"`), appJSON, 400, "customer.name"},
+		{"name with newline", "POST", "/v1/loans", loan(func(m map[string]any) { customer(m)["name"] = "张\n伟" }), appJSON, 400, "customer.name"},
+		{"name invalid UTF-8", "POST", "/v1/loans", raw(`"张伟"`, "\"M\xfcller\""), appJSON, 400, "customer.name"},
+		{"customer id with newline", "POST", "/v1/loans", loan(func(m map[string]any) { customer(m)["id"] = "C-778\n" }), appJSON, 400, "customer.id"},
+		{"push token with ESC", "POST", "/v1/loans", loan(func(m map[string]any) { customer(m)["push_token"] = "tok\x1b[2J" }), appJSON, 400, "customer.push_token"},
+		{"locale with NUL", "POST", "/v1/loans", raw(`"zh-CN"`, `"zh-CN\u0000"`), appJSON, 400, "customer.locale"},
+		{"time zone invalid UTF-8", "POST", "/v1/loans", raw(`"Asia/Shanghai"`, "\"Asia/\xc0\""), appJSON, 400, "customer.time_zone"},
+		{"txn_id with NUL", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T\u00009","amount":"1.00"}`, appJSON, 400, "txn_id"},
+		{"txn_id invalid UTF-8", "POST", "/v1/loans/L-1/repayments", "{\"txn_id\":\"T\xff\",\"amount\":\"1.00\"}", appJSON, 400, "txn_id"},
+		{"pause reason with newline", "POST", "/v1/loans/L-1/pause", `{"reason":"a\nb"}`, appJSON, 400, "reason"},
+		{"resume reason with NUL", "POST", "/v1/loans/L-1/resume", `{"reason":"\u0000"}`, appJSON, 400, "reason"},
+		{"close reason invalid UTF-8", "POST", "/v1/loans/L-1/close", "{\"reason\":\"sold\xfe\"}", appJSON, 400, "reason"},
+		{"close reason right-to-left override", "POST", "/v1/loans/L-1/close", `{"reason":"\u202Edlos"}`, appJSON, 400, "reason"},
+		{"reschedule reason with tab", "POST", "/v1/loans/L-1/reschedule", `{"reason":"a\tb","installments":[` + ins + `]}`, appJSON, 400, "reason"},
+		{"contact name with CR", "PUT", "/v1/loans/L-1/contact", `{"name":"王芳\r"}`, appJSON, 400, "name"},
+		{"contact push token with NUL", "PUT", "/v1/loans/L-1/contact", `{"push_token":"\u0000"}`, appJSON, 400, "push_token"},
+		// 4. Size limits.
+		{"name of 201 characters", "POST", "/v1/loans", loan(func(m map[string]any) { customer(m)["name"] = strings.Repeat("张", 201) }), appJSON, 400, "customer.name"},
+		{"push token of 4097 bytes", "POST", "/v1/loans", loan(func(m map[string]any) { customer(m)["push_token"] = strings.Repeat("t", 4097) }), appJSON, 400, "customer.push_token"},
+		{"locale of 36 characters", "POST", "/v1/loans", loan(func(m map[string]any) { customer(m)["locale"] = "zh-" + strings.Repeat("a", 33) }), appJSON, 400, "customer.locale"},
+		{"time zone of 65 characters", "POST", "/v1/loans", loan(func(m map[string]any) { customer(m)["time_zone"] = strings.Repeat("z", 65) }), appJSON, 400, "customer.time_zone"},
+		{"opt-out twice", "POST", "/v1/loans", loan(func(m map[string]any) { customer(m)["opt_outs"] = []string{"sms", "sms"} }), appJSON, 400, "customer.opt_outs[1]"},
+		{"four opt-outs", "POST", "/v1/loans", loan(func(m map[string]any) { customer(m)["opt_outs"] = []string{"sms", "email", "push", "sms"} }), appJSON, 400, "customer.opt_outs"},
+		{"601 installments", "POST", "/v1/loans", loan(func(m map[string]any) { m["installments"] = schedule(601) }), appJSON, 400, "installments"},
+		{"600 installments (a 50-year mortgage)", "POST", "/v1/loans", loan(func(m map[string]any) { m["installments"] = schedule(600) }), appJSON, 0, ""},
+		{"pause reason of 501 characters", "POST", "/v1/loans/L-1/pause", `{"reason":"` + strings.Repeat("理", 501) + `"}`, appJSON, 400, "reason"},
+		{"close reason of 501 characters", "POST", "/v1/loans/L-1/close", `{"reason":"` + strings.Repeat("x", 501) + `"}`, appJSON, 400, "reason"},
+		{"reschedule reason of 501 characters", "POST", "/v1/loans/L-1/reschedule", `{"reason":"` + strings.Repeat("x", 501) + `","installments":[` + ins + `]}`, appJSON, 400, "reason"},
+		{"contact name of 201 characters", "PUT", "/v1/loans/L-1/contact", `{"name":"` + strings.Repeat("王", 201) + `"}`, appJSON, 400, "name"},
+		{"contact push token of 4097 bytes", "PUT", "/v1/loans/L-1/contact", `{"push_token":"` + strings.Repeat("t", 4097) + `"}`, appJSON, 400, "push_token"},
+		{"contact time zone of 65 characters", "PUT", "/v1/loans/L-1/contact", `{"time_zone":"` + strings.Repeat("z", 65) + `"}`, appJSON, 400, "time_zone"},
+		{"contact locale of 36 characters", "PUT", "/v1/loans/L-1/contact", `{"locale":"en-` + strings.Repeat("a", 33) + `"}`, appJSON, 400, "locale"},
+		{"contact opt-out twice", "PUT", "/v1/loans/L-1/contact", `{"opt_outs":["push","push"]}`, appJSON, 400, "opt_outs[1]"},
+		{"contact four opt-outs", "PUT", "/v1/loans/L-1/contact", `{"opt_outs":["sms","email","push","sms"]}`, appJSON, 400, "opt_outs"},
+		// 5. Dates from another era.
+		{"due date 0000-01-01", "POST", "/v1/loans", loan(func(m map[string]any) { installment(m, 0)["due_date"] = "0000-01-01" }), appJSON, 400, "installments[0].due_date"},
+		{"due date 1970-01-01", "POST", "/v1/loans", loan(func(m map[string]any) { installment(m, 0)["due_date"] = "1970-01-01" }), appJSON, 400, "installments[0].due_date"},
+		{"due date 2101-01-01", "POST", "/v1/loans", loan(func(m map[string]any) { installment(m, 1)["due_date"] = "2101-01-01" }), appJSON, 400, "installments[1].due_date"},
+		{"first due more than five years ago", "POST", "/v1/loans", loan(func(m map[string]any) { installment(m, 0)["due_date"] = "2021-12-07" }), appJSON, 400, "installments[0].due_date"},
+		{"first due five years ago", "POST", "/v1/loans", loan(func(m map[string]any) { installment(m, 0)["due_date"] = "2021-12-08" }), appJSON, 0, ""},
+		{"paid_at Go's zero time", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T-9","amount":"1.00","paid_at":"0001-01-01T00:00:00Z"}`, appJSON, 400, "paid_at"},
+		{"paid_at 1970", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T-9","amount":"1.00","paid_at":"1970-01-01T00:00:00Z"}`, appJSON, 400, "paid_at"},
+		{"paid_at 1999", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T-9","amount":"1.00","paid_at":"1999-12-31T23:59:59+08:00"}`, appJSON, 400, "paid_at"},
+		{"pause until Go's zero time", "POST", "/v1/loans/L-1/pause", `{"until":"0001-01-01T00:00:00Z"}`, appJSON, 400, "until"},
+		{"pause until 2101", "POST", "/v1/loans/L-1/pause", `{"until":"2101-01-01T00:00:00Z"}`, appJSON, 400, "until"},
+		// 6. Ids that are not ids.
+		{"loan_id dot", "POST", "/v1/loans", loan(func(m map[string]any) { m["loan_id"] = "." }), appJSON, 400, "loan_id"},
+		{"loan_id dot dot", "POST", "/v1/loans", loan(func(m map[string]any) { m["loan_id"] = ".." }), appJSON, 400, "loan_id"},
+		{"loan_id leading dash", "POST", "/v1/loans", loan(func(m map[string]any) { m["loan_id"] = "-L1" }), appJSON, 400, "loan_id"},
+		{"customer id dot dot", "POST", "/v1/loans", loan(func(m map[string]any) { customer(m)["id"] = ".." }), appJSON, 400, "customer.id"},
+		{"txn_id dot", "POST", "/v1/loans/L-1/repayments", `{"txn_id":".","amount":"1.00"}`, appJSON, 400, "txn_id"},
+		{"txn_id dot dot", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"..","amount":"1.00"}`, appJSON, 400, "txn_id"},
+		{"path id leading dash", "GET", "/v1/loans/-L1", "", "", 400, "id"},
+		{"path id leading dot", "GET", "/v1/loans/.L1", "", "", 400, "id"},
+		{"path id leading underscore", "POST", "/v1/loans/_L1/close", `{"reason":"x"}`, appJSON, 400, "id"},
+		// 7. Content-Type.
+		{"loan without Content-Type", "POST", "/v1/loans", loan(nil), "", 415, "Content-Type"},
+		{"loan as text/plain", "POST", "/v1/loans", loan(nil), "text/plain", 415, "Content-Type"},
+		{"loan as a form", "POST", "/v1/loans", loan(nil), "application/x-www-form-urlencoded", 415, "Content-Type"},
+		{"loan in Latin-1", "POST", "/v1/loans", loan(nil), "application/json; charset=iso-8859-1", 415, "Content-Type"},
+		{"loan with a malformed Content-Type", "POST", "/v1/loans", loan(nil), "application/json; charset", 415, "Content-Type"},
+		{"loan as application/jsonp", "POST", "/v1/loans", loan(nil), "application/jsonp", 415, "Content-Type"},
+		{"loan with charset and capitals", "POST", "/v1/loans", loan(nil), "Application/JSON; Charset=UTF-8", 0, ""},
+		{"loan with charset utf-8", "POST", "/v1/loans", loan(nil), "application/json; charset=utf-8", 0, ""},
+		{"repayment without Content-Type", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T-9","amount":"1.00"}`, "", 415, "Content-Type"},
+		{"repayment as text/plain", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T-9","amount":"1.00"}`, "text/plain; charset=utf-8", 415, "Content-Type"},
+		{"pause without Content-Type", "POST", "/v1/loans/L-1/pause", `{"reason":"x"}`, "", 415, "Content-Type"},
+		{"pause with no body and no Content-Type", "POST", "/v1/loans/L-1/pause", "", "", 0, ""},
+		{"resume with no body and no Content-Type", "POST", "/v1/loans/L-1/resume", "", "", 0, ""},
+		{"resume with an empty body as text/plain", "POST", "/v1/loans/L-1/resume", "", "text/plain", 415, "Content-Type"},
+		{"close as text/plain", "POST", "/v1/loans/L-1/close", `{"reason":"x"}`, "text/plain", 415, "Content-Type"},
+		{"contact without Content-Type", "PUT", "/v1/loans/L-1/contact", `{"name":"王芳"}`, "", 415, "Content-Type"},
+		{"reschedule as XML", "POST", "/v1/loans/L-1/reschedule", `<installments/>`, "application/xml", 415, "Content-Type"},
+		{"GET ignores Content-Type", "GET", "/v1/loans/L-1", "", "text/plain", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ta := newTestAPI(t)
+			ta.tc.add("L-1", enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, snapshot("L-1", "CNY"))
+			rec := ta.doWith(t, tt.method, tt.path, tt.body, tt.ct)
+			if tt.wantCode == 0 {
+				if rec.Code < 200 || rec.Code > 299 {
+					t.Fatalf("status %d, want 2xx; body %s", rec.Code, rec.Body)
+				}
+				return
+			}
+			wantCode(t, rec, tt.wantCode)
+			if fields := fieldsOf(t, rec); !slices.Contains(fields, tt.wantField) {
+				t.Errorf("fields %q do not name %q; body %s", fields, tt.wantField, rec.Body)
+			}
+			if starts, updates, signals := ta.tc.calls(); starts+updates+signals != 0 {
+				t.Errorf("refused request reached Temporal: %d starts %d updates %d signals", starts, updates, signals)
+			}
+		})
 	}
 }

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"strings"
 
 	"dunning/policy"
 )
@@ -51,9 +54,21 @@ func writeInvalid(w http.ResponseWriter, what string, err error) {
 	writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid " + what + ": " + fields.Error(), Fields: fields})
 }
 
-// readBody reads the request body, at most maxBody bytes. A longer body is
-// answered 413 and ok is false.
+// readBody reads the request body, at most maxBody bytes, and checks that it
+// is JSON by its Content-Type (contentTypeProblem): a body sent as anything
+// else, or with no Content-Type, is answered 415 Unsupported Media Type
+// before it is parsed. An empty body (or only white space) needs no
+// Content-Type, since there is nothing to parse: pause and resume may be
+// sent without one. A longer body is answered 413. ok is false when an answer
+// was written.
 func readBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+	ct := r.Header.Get("Content-Type")
+	if ct != "" {
+		if msg := contentTypeProblem(ct); msg != "" {
+			writeUnsupported(w, msg)
+			return nil, false
+		}
+	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -64,5 +79,43 @@ func readBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
 		writeError(w, http.StatusBadRequest, "read request body: "+err.Error())
 		return nil, false
 	}
+	if ct == "" && len(bytes.TrimSpace(b)) > 0 {
+		writeUnsupported(w, "missing: want application/json")
+		return nil, false
+	}
 	return b, true
+}
+
+// contentTypeProblem says why a request's Content-Type is not JSON, or "".
+// The media type must be application/json (in any case); parameters are
+// allowed, but a charset, if given, must be UTF-8, the only encoding JSON
+// has (RFC 8259 §8.1).
+func contentTypeProblem(ct string) string {
+	mt, params, err := mime.ParseMediaType(ct)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%q is not a media type: want application/json", truncateHeader(ct))
+	case mt != "application/json":
+		return fmt.Sprintf("%q is not supported: want application/json", truncateHeader(mt))
+	case params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8"):
+		return fmt.Sprintf("charset %q is not supported: JSON is UTF-8", truncateHeader(params["charset"]))
+	}
+	return ""
+}
+
+// truncateHeader shortens a header value quoted in an answer.
+func truncateHeader(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}
+
+// writeUnsupported answers 415 naming the Content-Type header.
+func writeUnsupported(w http.ResponseWriter, problem string) {
+	writeJSON(w, http.StatusUnsupportedMediaType, errorBody{
+		Error:  "unsupported Content-Type: " + problem,
+		Fields: []policy.FieldError{{Field: "Content-Type", Problem: problem}},
+	})
 }

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"dunning/policy"
 	"dunning/workflows"
@@ -17,15 +15,24 @@ import (
 // clock and ours are never exactly equal. The workflow allows the same.
 const ClockSkew = 2 * time.Minute
 
-// maxReasonLen bounds the free-text reasons of pause, resume, close and
-// reschedule: they go into the ledger and the Web UI.
-const maxReasonLen = 500
-
 // CheckLoan validates l (DESIGN.md "Loan") against the policies in reg and
 // the locales hasLocale knows, and returns the policy it runs under. Errors
-// are a policy.ValidationError naming the fields.
+// are a policy.ValidationError naming the fields. It has no clock: callers
+// that start the loan use CheckLoanAt.
 func CheckLoan(l policy.Loan, reg *policy.Registry, hasLocale func(string) bool) (policy.Policy, error) {
-	if err := policy.ValidateLoan(l, reg, hasLocale); err != nil {
+	return checkLoan(policy.ValidateLoan(l, reg, hasLocale), l, reg)
+}
+
+// CheckLoanAt is CheckLoan for a loan started at now: it also refuses a loan
+// whose first installment fell due more than policy.MaxDebtAgeDays before
+// now (policy.ValidateLoanAt).
+func CheckLoanAt(l policy.Loan, reg *policy.Registry, hasLocale func(string) bool, now time.Time) (policy.Policy, error) {
+	return checkLoan(policy.ValidateLoanAt(l, reg, hasLocale, now), l, reg)
+}
+
+// checkLoan returns the policy of a loan validated with err.
+func checkLoan(err error, l policy.Loan, reg *policy.Registry) (policy.Policy, error) {
+	if err != nil {
 		return policy.Policy{}, err
 	}
 	if reg == nil {
@@ -47,13 +54,11 @@ func CheckRepayment(r policy.Repayment, now time.Time) error {
 	return v.Err()
 }
 
-// CheckPause validates a pause: a reason of reasonable length and, if given,
-// an end in the future (the workflow ignores a pause that has already ended).
+// CheckPause validates a pause: an optional reason (policy.ValidateReason)
+// and, if given, an end in the future (the workflow ignores a pause that has
+// already ended).
 func CheckPause(p workflows.PauseSignal, now time.Time) error {
-	var v policy.ValidationError
-	if msg := reasonProblem(p.Reason, false); msg != "" {
-		v = append(v, policy.FieldError{Field: "reason", Problem: msg})
-	}
+	v := fieldErrors(policy.ValidateReason("reason", p.Reason, false))
 	if p.Until != nil && !p.Until.After(now) {
 		v = append(v, policy.FieldError{Field: "until", Problem: fmt.Sprintf("%s is not in the future", p.Until.Format(time.RFC3339))})
 	}
@@ -63,33 +68,12 @@ func CheckPause(p workflows.PauseSignal, now time.Time) error {
 // CheckClose validates a close: the reason is required, since closing a loan
 // ends its dunning for good and the ledger must say why.
 func CheckClose(c workflows.CloseSignal) error {
-	if msg := reasonProblem(c.Reason, true); msg != "" {
-		return policy.ValidationError{{Field: "reason", Problem: msg}}
-	}
-	return nil
+	return policy.ValidateReason("reason", c.Reason, true)
 }
 
 // checkResume validates a resume's optional reason.
 func checkResume(r workflows.ResumeSignal) error {
-	if msg := reasonProblem(r.Reason, false); msg != "" {
-		return policy.ValidationError{{Field: "reason", Problem: msg}}
-	}
-	return nil
-}
-
-// reasonProblem says what is wrong with a free-text reason, or "".
-func reasonProblem(s string, required bool) string {
-	switch {
-	case required && strings.TrimSpace(s) == "":
-		return "must not be empty"
-	case !utf8.ValidString(s):
-		return "must be valid UTF-8"
-	case utf8.RuneCountInString(s) > maxReasonLen:
-		return fmt.Sprintf("must be at most %d characters", maxReasonLen)
-	case strings.IndexFunc(s, unicode.IsControl) >= 0:
-		return "must not contain control characters"
-	}
-	return ""
+	return policy.ValidateReason("reason", r.Reason, false)
 }
 
 // checkContact validates a contact update field by field with the same rules
@@ -119,31 +103,17 @@ func checkContact(u workflows.ContactUpdate, hasLocale func(string) bool) error 
 	return out.Err()
 }
 
-// checkReason validates a reschedule's reason; its installments are checked
-// against the loan (checkReschedule in the handler).
+// checkReason validates a reschedule's optional reason; its installments are
+// checked against the loan (policy.ValidateReschedule).
 func checkReason(field, s string) error {
-	if msg := reasonProblem(s, false); msg != "" {
-		return policy.ValidationError{{Field: field, Problem: msg}}
-	}
-	return nil
+	return policy.ValidateReason(field, s, false)
 }
 
-// maxLoanIDLen is policy's limit on a loan id.
-const maxLoanIDLen = 64
-
 // loanIDProblem says why s cannot be a loan id (the {id} of a path), with
-// the same rule as policy.ValidateLoan, or "".
+// policy's rule for loan ids (policy.ValidateID, policy.MaxLoanIDLen), or "".
 func loanIDProblem(s string) string {
-	if s == "" {
-		return "must not be empty"
-	}
-	if len(s) > maxLoanIDLen {
-		return fmt.Sprintf("must be at most %d characters", maxLoanIDLen)
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return "use only letters A-Z a-z, digits, '.', '_' and '-'"
-		}
+	if v := fieldErrors(policy.ValidateID("id", s, policy.MaxLoanIDLen)); len(v) > 0 {
+		return v[0].Problem
 	}
 	return ""
 }
