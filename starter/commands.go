@@ -328,7 +328,8 @@ func loanError(loanID string, err error) error {
 }
 
 // loanChecker loads the shipped policies and templates and returns the loan
-// validator the API uses too.
+// validator the API uses too, with the clock at the time of each check (a
+// loan whose first due date is more than five years old is refused).
 func loanChecker() (func(policy.Loan) (policy.Policy, error), error) {
 	reg, err := policy.LoadDir(policies.FS)
 	if err != nil {
@@ -338,7 +339,7 @@ func loanChecker() (func(policy.Loan) (policy.Policy, error), error) {
 	if err != nil {
 		return nil, fmt.Errorf("load templates: %w", err)
 	}
-	return func(l policy.Loan) (policy.Policy, error) { return api.CheckLoan(l, reg, tr.Has) }, nil
+	return func(l policy.Loan) (policy.Policy, error) { return api.CheckLoanAt(l, reg, tr.Has, time.Now()) }, nil
 }
 
 // reportInvalid prints every field problem and returns errReported.

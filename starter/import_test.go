@@ -66,13 +66,16 @@ func newImporter(t *testing.T, f *fakeStarter, progress io.Writer) *importer {
 	}
 	hasLocale := func(l string) bool { return l == "zh-CN" || l == "en" }
 	return &importer{
-		check:       func(l policy.Loan) (policy.Policy, error) { return api.CheckLoan(l, reg, hasLocale) },
+		check:       func(l policy.Loan) (policy.Policy, error) { return api.CheckLoanAt(l, reg, hasLocale, importNow) },
 		start:       f.start,
 		concurrency: 4,
 		progress:    progress,
 		every:       time.Millisecond,
 	}
 }
+
+// importNow is the import tests' clock: a week after the loans' first due date.
+var importNow = time.Date(2026, 12, 8, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
 // jsonLoan is one JSONL line for a two-installment CNY loan.
 func jsonLoan(id, phone, due1 string) string {
@@ -172,7 +175,8 @@ func TestImportCSV(t *testing.T) {
 		"L-4,CNY,,C-4,,+8613800138009,,,zh-CN,,2,2027-01-01,1000,0,0\n" +
 		// line 9: no reachable channel, dates fine
 		"L-5,CNY,,C-5,,,,,zh-CN,,1,2026-12-01,1000,0,0\n" +
-		// line 10: a quoted multi-line name does not shift the line numbers after it
+		// line 10: a quoted multi-line name does not shift the line numbers
+		// after it (and is refused: a name holds no newline)
 		"L-6,CNY,,C-6,\"Wang\nFang\",+8613800138004,,,zh-CN,,1,2026-12-01,1000,0,0\n" +
 		// line 12: wrong number of fields
 		"L-7,CNY,,C-7\n" +
@@ -182,7 +186,7 @@ func TestImportCSV(t *testing.T) {
 	f := &fakeStarter{}
 	sum := newImporter(t, f, nil).run(context.Background(), strings.NewReader(in), readCSV)
 
-	if got := f.ids(); !slices.Equal(got, []string{"L-1", "L-6"}) {
+	if got := f.ids(); !slices.Equal(got, []string{"L-1"}) {
 		t.Errorf("started %v", got)
 	}
 	wantRejections(t, sum.Rejected, []string{
@@ -190,6 +194,7 @@ func TestImportCSV(t *testing.T) {
 		`6 L-3: line 6, seq: want a whole number, got "one" | line 6, due_date: date "2026-13-01": want YYYY-MM-DD`,
 		`7 L-4: line 8, phone: "+8613800138009" differs from line 7 of the same loan`,
 		"9 L-5: line 9, phone/email/push_token: no reachable channel",
+		"10 L-6: line 10, name: must not contain control characters (found U+000A)",
 		"12 L-7: line 12: has 4 fields, the header 15",
 		"13 L-8: line 14, due_date: 2026-11-01 must be after the previous installment's (2026-12-01)",
 	})
@@ -202,8 +207,75 @@ func TestImportCSV(t *testing.T) {
 				t.Errorf("L-1 read as %+v", l)
 			}
 		}
-		if l.LoanID == "L-6" && l.Customer.Name != "Wang\nFang" {
-			t.Errorf("L-6 name %q", l.Customer.Name)
+	}
+}
+
+// TestImportRefusesHostileInput: what the API refuses, the import refuses
+// too, naming the field (and, for CSV, the line and column).
+func TestImportRefusesHostileInput(t *testing.T) {
+	good := jsonLoan("L-1", "+8613800138000", "2026-12-01")
+	swap := func(old, new string) string {
+		if !strings.Contains(good, old) {
+			t.Fatalf("loan has no %s", old)
+		}
+		return strings.Replace(good, old, new, 1)
+	}
+	var many []string
+	for i := range 601 {
+		due := time.Date(2026, 12+time.Month(i), 1, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+		many = append(many, fmt.Sprintf(`{"seq":%d,"due_date":%q,"principal":"10.00","interest":"0.00","fee":"0.00"}`, i+1, due))
+	}
+	manyLoan := good[:strings.Index(good, `"installments":[`)] + `"installments":[` + strings.Join(many, ",") + `]}`
+	jsonl := []struct{ name, line, want string }{
+		{"principal a number", swap(`"principal":"1000.00","interest":"45.00"`, `"principal":1000.00,"interest":"45.00"`),
+			`installments[0].principal: want a decimal amount as a string such as "1234.50", got 1000.00`},
+		{"interest an integer", swap(`"interest":"45.00"`, `"interest":45`), `installments[0].interest: want a decimal amount as a string`},
+		{"fee missing", swap(`,"fee":"0.00"}`, `}`), "installments[0].fee: is required"},
+		{"interest null", swap(`"interest":"40.00"`, `"interest":null`), "installments[1].interest: is required"},
+		{"name with NUL", swap(`"张伟"`, `"张\u0000伟"`), "customer.name: must not contain control characters (found U+0000)"},
+		{"name invalid UTF-8", swap(`"张伟"`, "\"M\xfcller\""), "customer.name: must be valid UTF-8"},
+		{"name too long", swap(`"张伟"`, `"`+strings.Repeat("张", 201)+`"`), "customer.name: must be at most 200 characters"},
+		{"loan_id dot dot", swap(`"loan_id":"L-1"`, `"loan_id":".."`), `loan_id: "..": must start with a letter or a digit`},
+		{"due date 1970", swap(`"2026-12-01"`, `"1970-01-01"`), "installments[0].due_date: 1970-01-01 is out of range"},
+		{"first due more than five years ago", swap(`"2026-12-01"`, `"2020-12-01"`), "installments[0].due_date: 2020-12-01 is more than 1826 days"},
+		{"601 installments", manyLoan, "installments: must have at most 600 installments, got 601"},
+	}
+	var lines []string
+	for i, tc := range jsonl { // one loan id a line: a repeated id is refused for that alone
+		lines = append(lines, strings.Replace(tc.line, `"loan_id":"L-1"`, fmt.Sprintf(`"loan_id":"L-%d"`, i+1), 1))
+	}
+	f := &fakeStarter{}
+	sum := newImporter(t, f, nil).run(context.Background(), strings.NewReader(strings.Join(lines, "\n")), readJSONL)
+	if len(f.ids()) != 0 || len(sum.Rejected) != len(jsonl) {
+		t.Fatalf("started %v, %d rejected; want none started, %d rejected:\n%s", f.ids(), len(sum.Rejected), len(jsonl), strings.Join(rejections(sum.Rejected), "\n"))
+	}
+	for i, tc := range jsonl {
+		if got := strings.Join(sum.Rejected[i].Reasons, " | "); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: reasons %q; want %q", tc.name, got, tc.want)
+		}
+	}
+
+	csvRows := []struct{ name, row, want string }{
+		{"name invalid UTF-8", "L-1,CNY,,C-1,M\xfcller,+8613800138000,,,zh-CN,,1,2026-12-01,1000,0,0\n", "line 2, name: must be valid UTF-8"},
+		{"name with a tab", "L-2,CNY,,C-2,\"Wang\tFang\",+8613800138000,,,zh-CN,,1,2026-12-01,1000,0,0\n", "line 3, name: must not contain control characters"},
+		{"push token with ESC", "L-3,CNY,,C-3,,,,tok\x1b,zh-CN,,1,2026-12-01,1000,0,0\n", "line 4, push_token: must not contain control characters"},
+		{"customer id dot", "L-4,CNY,,.,,+8613800138000,,,zh-CN,,1,2026-12-01,1000,0,0\n", `line 5, customer_id: ".": must start with a letter or a digit`},
+		{"loan id leading dash", "-L5,CNY,,C-5,,+8613800138000,,,zh-CN,,1,2026-12-01,1000,0,0\n", `line 6, loan_id: "-L5": must start with a letter or a digit`},
+		{"due date year 0", "L-6,CNY,,C-6,,+8613800138000,,,zh-CN,,1,0000-01-01,1000,0,0\n", "line 7, due_date: 0000-01-01 is out of range"},
+		{"time zone too long", "L-7,CNY,,C-7,,+8613800138000,,,zh-CN," + strings.Repeat("z", 65) + ",1,2026-12-01,1000,0,0\n", "line 8, time_zone: must be at most 64 characters"},
+	}
+	in := csvHeaderLine
+	for _, tc := range csvRows {
+		in += tc.row
+	}
+	f = &fakeStarter{}
+	sum = newImporter(t, f, nil).run(context.Background(), strings.NewReader(in), readCSV)
+	if len(f.ids()) != 0 || len(sum.Rejected) != len(csvRows) {
+		t.Fatalf("started %v, %d rejected; want none started, %d rejected:\n%s", f.ids(), len(sum.Rejected), len(csvRows), strings.Join(rejections(sum.Rejected), "\n"))
+	}
+	for i, tc := range csvRows {
+		if got := strings.Join(sum.Rejected[i].Reasons, " | "); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: reasons %q; want %q", tc.name, got, tc.want)
 		}
 	}
 }
