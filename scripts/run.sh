@@ -89,8 +89,8 @@ dunning is running.
 Try:
   curl -s $api/v1/loans/L-DEMO-08 | jq .
   curl -s $api/v1/loans/L-DEMO-08/notices | jq '.[] | {template, channel, status, body}'
-  curl -s -X POST $api/v1/loans/L-DEMO-06/repayments -d '{"txn_id":"T-1","amount":"300.00"}' | jq .state
-  curl -s -X POST $api/v1/loans/L-DEMO-09/pause -d '{"reason":"hardship review"}'
+  curl -s -X POST $api/v1/loans/L-DEMO-06/repayments -H 'Content-Type: application/json' -d '{"txn_id":"T-1","amount":"300.00"}' | jq .state
+  curl -s -X POST $api/v1/loans/L-DEMO-09/pause -H 'Content-Type: application/json' -d '{"reason":"hardship review"}'
   curl -s "$api/v1/loans/L-DEMO-10/audit?format=csv"
 
 Sent notices: the [worker] lines below (masked), the notices table
