@@ -49,7 +49,7 @@
 //   - Bodies are limited to 1 MiB (413) and must be sent as
 //     "Content-Type: application/json" (parameters allowed, a charset only
 //     utf-8): anything else, or a body with no Content-Type, is 415 naming
-//     the header. An empty body needs none (pause, resume). Path ids must be
+//     the header. An empty body is not checked (pause, resume). Path ids must be
 //     valid loan ids (policy.ValidateID: "." and ".." are not), 400.
 //   - Every body is decoded with policy.DecodeJSON: amounts must be strings
 //     and are all required, text must be UTF-8 without control characters,

@@ -57,18 +57,11 @@ func writeInvalid(w http.ResponseWriter, what string, err error) {
 // readBody reads the request body, at most maxBody bytes, and checks that it
 // is JSON by its Content-Type (contentTypeProblem): a body sent as anything
 // else, or with no Content-Type, is answered 415 Unsupported Media Type
-// before it is parsed. An empty body (or only white space) needs no
-// Content-Type, since there is nothing to parse: pause and resume may be
-// sent without one. A longer body is answered 413. ok is false when an answer
-// was written.
+// before it is parsed. An empty body (or only white space) is not checked,
+// since there is nothing to parse: pause and resume may be sent without one,
+// whatever Content-Type a client puts on an empty POST. A longer body is
+// answered 413. ok is false when an answer was written.
 func readBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
-	ct := r.Header.Get("Content-Type")
-	if ct != "" {
-		if msg := contentTypeProblem(ct); msg != "" {
-			writeUnsupported(w, msg)
-			return nil, false
-		}
-	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -79,8 +72,15 @@ func readBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
 		writeError(w, http.StatusBadRequest, "read request body: "+err.Error())
 		return nil, false
 	}
-	if ct == "" && len(bytes.TrimSpace(b)) > 0 {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return b, true
+	}
+	switch ct := r.Header.Get("Content-Type"); {
+	case ct == "":
 		writeUnsupported(w, "missing: want application/json")
+		return nil, false
+	case contentTypeProblem(ct) != "":
+		writeUnsupported(w, contentTypeProblem(ct))
 		return nil, false
 	}
 	return b, true
