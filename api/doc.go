@@ -49,14 +49,14 @@
 //   - Bodies are limited to 1 MiB (413) and must be sent as
 //     "Content-Type: application/json" (parameters allowed, a charset only
 //     utf-8): anything else, or a body with no Content-Type, is 415 naming
-//     the header. An empty body is not checked (pause, resume). Path ids must be
-//     valid loan ids (policy.ValidateID: "." and ".." are not), 400.
+//     the header. An empty body is not checked (pause, resume). Path ids
+//     must be valid loan ids (policy.ValidateID: "." and ".." are not), 400.
+//     Temporal or PostgreSQL not answering is 503 with Retry-After.
 //   - Every body is decoded with policy.DecodeJSON: amounts must be strings
 //     and are all required, text must be UTF-8 without control characters,
 //     times must lie in policy.MinDate..MaxDate (an explicit paid_at of
 //     "0001-01-01T00:00:00Z" is 400, not "now"). A loan whose first due
 //     date is more than policy.MaxDebtAgeDays before now is 400.
-//     Temporal or PostgreSQL not answering is 503 with Retry-After.
 //   - One log line per request: method, route pattern, status, duration —
 //     never a body, a path value, a phone or an email.
 package api
