@@ -21,6 +21,7 @@ type Store interface {
 	ReserveNotice(ctx context.Context, n store.Notice) (store.Notice, bool, error)
 	CompleteNotice(ctx context.Context, key, status, reason, provider, providerMessageID string, sentAt time.Time) error
 	RecordSkipped(ctx context.Context, n store.Notice) (store.Notice, error)
+	FinalizeNotice(ctx context.Context, n store.Notice) (store.Notice, bool, error)
 	AppendLedger(ctx context.Context, e store.LedgerEntry) (bool, error)
 	OpenCase(ctx context.Context, c store.Case) (store.Case, bool, error)
 }
@@ -49,9 +50,34 @@ type Activities struct {
 
 // Error types the workflow and Temporal's retry policy branch on.
 const (
+	// ErrTypeAuditRejected: the audit store refused the data for good (a
+	// constraint violation, invalid data, a ledger dedupe key holding other
+	// content; store.IsPermanent). Non-retryable: the same call fails the
+	// same way until the data or the schema changes. Every activity returns
+	// it for such a store error; AppendLedger instead lists the entry in
+	// LedgerResult.Rejected.
+	ErrTypeAuditRejected = "AuditRejected"
+	// ErrTypeRender was SendNotice's error for a notice that cannot be
+	// rendered; it now records such a notice as failed instead. Histories
+	// recorded before may hold it.
 	ErrTypeRender = "RenderFailed"
-	ErrTypeInput  = "InvalidInput"
+	// ErrTypeInput was AppendLedger's error for an entry whose detail cannot
+	// be encoded; it now lists such an entry in LedgerResult.Rejected.
+	// Histories recorded before may hold it.
+	ErrTypeInput = "InvalidInput"
 )
+
+// storeError wraps err, returned by the store while doing what: a
+// non-retryable ErrTypeAuditRejected error when the store refused the data
+// for good, else a plain error that Temporal retries (connection lost,
+// timeout, serialization failure).
+func storeError(what string, err error) error {
+	err = fmt.Errorf("%s: %w", what, err)
+	if store.IsPermanent(err) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeAuditRejected, err)
+	}
+	return err
+}
 
 // SendNotice renders a notice, reserves its idempotency key in the notices
 // table, hands it to the channel's provider and records the outcome.
@@ -63,14 +89,19 @@ const (
 // adapter must pass on to the provider's own deduplication (the dev sink
 // dedupes by key), so a message the provider already accepted is not sent
 // twice.
+//
+// A notice that cannot be rendered (no template for its locale, data
+// missing) is recorded as failed with reason "render: <error>" and that
+// outcome returned: retrying cannot render it, and the audit keeps one row
+// per planned notice. A store error is retried, unless the store refused the
+// data for good (ErrTypeAuditRejected).
 func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeResult, error) {
 	log := a.logger(ctx)
 	data := req.Data
 	data.Brand, data.Hotline, data.RepayURL = a.Brand.Name, a.Brand.Hotline, a.Brand.RepayURL
 	msg, err := a.Templates.Render(req.Locale, string(req.Channel), req.Template, data)
 	if err != nil {
-		return NoticeResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("render %s/%s/%s: %v", req.Locale, req.Channel, req.Template, err), ErrTypeRender, err)
+		return a.renderFailed(ctx, req, err)
 	}
 	// Find the sender before reserving: a channel with no sender wired is a
 	// configuration error that a redeployed worker fixes, so it is retried
@@ -82,7 +113,7 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 	n := a.noticeRow(ctx, req, msg)
 	row, reserved, err := a.Store.ReserveNotice(ctx, n)
 	if err != nil {
-		return NoticeResult{}, fmt.Errorf("reserve notice %s: %w", req.Key, err)
+		return NoticeResult{}, storeError("reserve notice "+req.Key, err)
 	}
 	if !reserved && row.Status != store.NoticePending {
 		log.Info("notice already recorded", "key", req.Key, "status", row.Status)
@@ -101,17 +132,32 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 			res.Reason, res.OptOut = "invalid_recipient", true
 		}
 		if err := a.Store.CompleteNotice(ctx, req.Key, StatusFailed, res.Reason, "", "", res.SentAt); err != nil {
-			return NoticeResult{}, fmt.Errorf("complete notice %s: %w", req.Key, err)
+			return NoticeResult{}, storeError("complete notice "+req.Key, err)
 		}
 		log.Warn("notice failed permanently", "key", req.Key, "to", mask(req.Channel, req.Recipient), "reason", res.Reason)
 		return res, nil
 	}
 	if err := a.Store.CompleteNotice(ctx, req.Key, StatusSent, "", receipt.Provider, receipt.MessageID, receipt.AcceptedAt); err != nil {
-		return NoticeResult{}, fmt.Errorf("complete notice %s: %w", req.Key, err)
+		return NoticeResult{}, storeError("complete notice "+req.Key, err)
 	}
 	log.Info("notice sent", "key", req.Key, "channel", req.Channel, "template", req.Template,
 		"to", mask(req.Channel, req.Recipient), "provider", receipt.Provider)
 	return NoticeResult{Status: StatusSent, Provider: receipt.Provider, MessageID: receipt.MessageID, SentAt: receipt.AcceptedAt}, nil
+}
+
+// renderFailed records the notice req, which cannot be rendered, as failed
+// with reason "render: <renderErr>" and returns the stored outcome. A key
+// already final (sent by an attempt before a deploy broke the template) keeps
+// its outcome, and that is returned.
+func (a *Activities) renderFailed(ctx context.Context, req NoticeRequest, renderErr error) (NoticeResult, error) {
+	n := a.noticeRow(ctx, req, templates.Message{})
+	n.Status, n.Reason = StatusFailed, "render: "+renderErr.Error()
+	row, finalized, err := a.Store.FinalizeNotice(ctx, n)
+	if err != nil {
+		return NoticeResult{}, storeError("record unrenderable notice "+req.Key, err)
+	}
+	a.logger(ctx).Warn("notice not rendered", "key", req.Key, "status", row.Status, "recorded", finalized, "reason", row.Reason)
+	return resultOf(row), nil
 }
 
 func (a *Activities) noticeRow(ctx context.Context, req NoticeRequest, msg templates.Message) store.Notice {
@@ -127,11 +173,17 @@ func (a *Activities) noticeRow(ctx context.Context, req NoticeRequest, msg templ
 	default:
 		n.Body = msg.Body
 	}
+	setProvenance(ctx, &n)
+	return n
+}
+
+// setProvenance stamps n with the workflow run and attempt writing it, when
+// ctx is an activity's.
+func setProvenance(ctx context.Context, n *store.Notice) {
 	if activity.IsActivity(ctx) {
 		info := activity.GetInfo(ctx)
 		n.WorkflowID, n.RunID, n.Attempt = info.WorkflowExecution.ID, info.WorkflowExecution.RunID, int(info.Attempt)
 	}
-	return n
 }
 
 func resultOf(n store.Notice) NoticeResult {
@@ -151,16 +203,36 @@ func (a *Activities) RecordSkipped(ctx context.Context, req SkipRequest) error {
 			IdempotencyKey: s.Key, LoanID: s.LoanID, CustomerID: s.CustomerID, Channel: string(s.Channel),
 			Template: s.Template, Locale: s.Locale, Recipient: s.Recipient, Reason: s.Reason,
 		}
-		if activity.IsActivity(ctx) {
-			info := activity.GetInfo(ctx)
-			n.WorkflowID, n.RunID, n.Attempt = info.WorkflowExecution.ID, info.WorkflowExecution.RunID, int(info.Attempt)
-		}
+		setProvenance(ctx, &n)
 		if _, err := a.Store.RecordSkipped(ctx, n); err != nil {
-			return fmt.Errorf("record skipped %s: %w", s.Key, err)
+			return storeError("record skipped "+s.Key, err)
 		}
 		a.logger(ctx).Info("notice skipped", "key", s.Key, "reason", s.Reason)
 	}
 	return nil
+}
+
+// FinalizeNotice writes the final row of a notice whose SendNotice did not
+// (it timed out, or failed for good) or that was planned and not sent: o.Status
+// (StatusFailed or StatusSkipped) with o.Reason. With no row for o.Key it
+// inserts one; a pending row it completes; a row already final (the send did
+// go out and only its answer was lost) it leaves as it is. It returns the
+// outcome the table holds afterwards, so the workflow learns what really
+// happened. Only a pending row is ever changed, so a send attempt completing
+// at the same moment is never overwritten.
+func (a *Activities) FinalizeNotice(ctx context.Context, o NoticeOutcome) (NoticeResult, error) {
+	n := store.Notice{
+		IdempotencyKey: o.Key, LoanID: o.LoanID, CustomerID: o.CustomerID, Channel: string(o.Channel),
+		Template: o.Template, Locale: o.Locale, Recipient: o.Recipient, Status: o.Status, Reason: o.Reason,
+	}
+	setProvenance(ctx, &n)
+	row, finalized, err := a.Store.FinalizeNotice(ctx, n)
+	if err != nil {
+		return NoticeResult{}, storeError("finalize notice "+o.Key+" as "+o.Status, err)
+	}
+	a.logger(ctx).Info("notice finalized", "key", o.Key, "asked", o.Status, "status", row.Status,
+		"changed", finalized, "reason", row.Reason)
+	return resultOf(row), nil
 }
 
 // OpenCollectionsCase hands the loan to collectors, once per dedupe key.
@@ -175,29 +247,48 @@ func (a *Activities) OpenCollectionsCase(ctx context.Context, req CaseRequest) (
 	}
 	got, opened, err := a.Store.OpenCase(ctx, c)
 	if err != nil {
-		return CaseResult{}, fmt.Errorf("open case for %s: %w", req.LoanID, err)
+		return CaseResult{}, storeError("open case for "+req.LoanID, err)
 	}
 	a.logger(ctx).Info("collections case", "loan_id", req.LoanID, "case_id", got.ID, "new", opened, "reason", req.Reason)
 	return CaseResult{CaseID: got.ID, Opened: opened}, nil
 }
 
 // AppendLedger appends rows to the loan ledger; a row whose dedupe key is
-// already there is skipped, so a retry never doubles the audit trail.
-func (a *Activities) AppendLedger(ctx context.Context, entries []LedgerEntry) error {
+// already there with the same content is skipped, so a retry never doubles
+// the audit trail.
+//
+// A row the store refuses for good (an unknown kind, its dedupe key holding
+// other content, invalid data) is listed in LedgerResult.Rejected with the
+// reason and the rows after it are still appended: the workflow keeps
+// rejected rows and offers them again later (after a migration, say), so a
+// rejection is a result, not an activity error. Any other store error
+// (connection, timeout) stops the batch with a retryable error; the retry
+// skips the rows already written.
+func (a *Activities) AppendLedger(ctx context.Context, entries []LedgerEntry) (LedgerResult, error) {
+	var res LedgerResult
+	log := a.logger(ctx)
+	reject := func(e LedgerEntry, err error) {
+		res.Rejected = append(res.Rejected, RejectedEntry{DedupeKey: e.DedupeKey, Reason: err.Error()})
+		log.Warn("ledger entry rejected", "kind", e.Kind, "dedupe_key", e.DedupeKey, "reason", err.Error())
+	}
 	for _, e := range entries {
 		row, err := ledgerRow(e)
 		if err != nil {
-			return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInput, err)
+			reject(e, err)
+			continue
 		}
 		if activity.IsActivity(ctx) {
 			info := activity.GetInfo(ctx)
 			row.WorkflowID, row.RunID = info.WorkflowExecution.ID, info.WorkflowExecution.RunID
 		}
 		if _, err := a.Store.AppendLedger(ctx, row); err != nil {
-			return fmt.Errorf("append ledger %s %s: %w", e.Kind, e.DedupeKey, err)
+			if !store.IsPermanent(err) {
+				return LedgerResult{}, fmt.Errorf("append ledger %s %s: %w", e.Kind, e.DedupeKey, err)
+			}
+			reject(e, err)
 		}
 	}
-	return nil
+	return res, nil
 }
 
 func (a *Activities) logger(ctx context.Context) *slog.Logger {

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -23,20 +25,36 @@ import (
 )
 
 // fakeStore is an in-memory audit store with the rules of the PostgreSQL one:
-// unique notice idempotency keys, a pending notice completed once, ledger and
-// case dedupe keys. fail makes a method return an error until it is cleared.
+// unique notice idempotency keys, a pending notice completed once, ledger
+// dedupe keys (same content a retry, other content a conflict), case dedupe
+// keys, validation errors wrapping store.ErrInvalid. fail makes a method
+// return an error until it is cleared; failLedger does it for one ledger
+// dedupe key.
 type fakeStore struct {
-	mu      sync.Mutex
-	notices []store.Notice
-	ledger  []store.LedgerEntry
-	cases   []store.Case
-	nextID  int64
-	calls   map[string]int
-	fail    map[string]error
+	mu         sync.Mutex
+	notices    []store.Notice
+	ledger     []store.LedgerEntry
+	cases      []store.Case
+	nextID     int64
+	calls      map[string]int
+	fail       map[string]error
+	failLedger map[string]error
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{calls: map[string]int{}, fail: map[string]error{}}
+	return &fakeStore{calls: map[string]int{}, fail: map[string]error{}, failLedger: map[string]error{}}
+}
+
+// setFailLedger makes appending the entry with this dedupe key fail with err;
+// a nil err clears it.
+func (f *fakeStore) setFailLedger(key string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err == nil {
+		delete(f.failLedger, key)
+		return
+	}
+	f.failLedger[key] = err
 }
 
 // setFail makes method fail with err; a nil err clears it.
@@ -72,7 +90,7 @@ func (f *fakeStore) find(key string) int {
 
 func (f *fakeStore) insertOrGet(n store.Notice, status string) (store.Notice, bool, error) {
 	if n.IdempotencyKey == "" {
-		return store.Notice{}, false, errors.New("record notice: empty idempotency key")
+		return store.Notice{}, false, fmt.Errorf("record notice: empty idempotency key: %w", store.ErrInvalid)
 	}
 	if i := f.find(n.IdempotencyKey); i >= 0 {
 		return f.notices[i], false, nil
@@ -101,7 +119,7 @@ func (f *fakeStore) CompleteNotice(_ context.Context, key, status, reason, provi
 	switch status {
 	case store.NoticeSent, store.NoticeFailed, store.NoticeSkipped:
 	default:
-		return fmt.Errorf("complete notice %s: status %q is not final", key, status)
+		return fmt.Errorf("complete notice %s: status %q is not final: %w", key, status, store.ErrInvalid)
 	}
 	i := f.find(key)
 	if i < 0 {
@@ -137,30 +155,75 @@ func (f *fakeStore) RecordSkipped(_ context.Context, n store.Notice) (store.Noti
 	return stored, err
 }
 
+func (f *fakeStore) FinalizeNotice(_ context.Context, n store.Notice) (store.Notice, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("FinalizeNotice"); err != nil {
+		return store.Notice{}, false, err
+	}
+	switch {
+	case n.IdempotencyKey == "":
+		return store.Notice{}, false, fmt.Errorf("finalize notice: empty idempotency key: %w", store.ErrInvalid)
+	case n.Status != store.NoticeFailed && n.Status != store.NoticeSkipped:
+		return store.Notice{}, false, fmt.Errorf("finalize notice %s: status %q: %w", n.IdempotencyKey, n.Status, store.ErrInvalid)
+	}
+	if i := f.find(n.IdempotencyKey); i >= 0 {
+		row := &f.notices[i]
+		if row.Status != store.NoticePending {
+			return *row, false, nil
+		}
+		row.Status, row.Reason, row.UpdatedAt = n.Status, n.Reason, time.Now().UTC()
+		return *row, true, nil
+	}
+	now := time.Now().UTC()
+	n.ID, n.CreatedAt, n.UpdatedAt, n.SentAt = f.id(), now, now, nil
+	f.notices = append(f.notices, n)
+	return n, true, nil
+}
+
 func (f *fakeStore) AppendLedger(_ context.Context, e store.LedgerEntry) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.enter("AppendLedger"); err != nil {
 		return false, err
 	}
+	if err := f.failLedger[e.DedupeKey]; err != nil {
+		return false, err
+	}
 	switch {
 	case e.OccurredAt.IsZero():
-		return false, fmt.Errorf("append ledger %s %s: occurred_at is required", e.LoanID, e.Kind)
+		return false, fmt.Errorf("append ledger %s %s: occurred_at is required: %w", e.LoanID, e.Kind, store.ErrInvalid)
 	case e.Amount != nil && e.Currency == "":
-		return false, fmt.Errorf("append ledger %s %s: amount without currency", e.LoanID, e.Kind)
+		return false, fmt.Errorf("append ledger %s %s: amount without currency: %w", e.LoanID, e.Kind, store.ErrInvalid)
 	case len(e.Detail) == 0 || !json.Valid(e.Detail):
-		return false, fmt.Errorf("append ledger %s %s: detail is not valid JSON", e.LoanID, e.Kind)
+		return false, fmt.Errorf("append ledger %s %s: detail is not valid JSON: %w", e.LoanID, e.Kind, store.ErrInvalid)
 	}
 	if e.DedupeKey != "" {
 		for _, x := range f.ledger {
-			if x.DedupeKey == e.DedupeKey {
-				return false, nil
+			if x.DedupeKey != e.DedupeKey {
+				continue
 			}
+			if !sameLedgerContent(x, e) {
+				return false, fmt.Errorf("append ledger %s %s: dedupe key %q holds another entry: %w",
+					e.LoanID, e.Kind, e.DedupeKey, store.ErrLedgerConflict)
+			}
+			return false, nil
 		}
 	}
 	e.ID, e.RecordedAt = f.id(), time.Now().UTC()
 	f.ledger = append(f.ledger, e)
 	return true, nil
+}
+
+// sameLedgerContent compares what two entries record as the database does:
+// amounts as numbers, detail as JSON values, times as instants.
+func sameLedgerContent(a, b store.LedgerEntry) bool {
+	var da, db any
+	_ = json.Unmarshal(a.Detail, &da)
+	_ = json.Unmarshal(b.Detail, &db)
+	sameAmount := (a.Amount == nil) == (b.Amount == nil) && (a.Amount == nil || a.Amount.Equal(*b.Amount))
+	return a.LoanID == b.LoanID && a.Kind == b.Kind && sameAmount && a.Currency == b.Currency &&
+		reflect.DeepEqual(da, db) && a.OccurredAt.Equal(b.OccurredAt)
 }
 
 func (f *fakeStore) OpenCase(_ context.Context, c store.Case) (store.Case, bool, error) {
@@ -170,10 +233,10 @@ func (f *fakeStore) OpenCase(_ context.Context, c store.Case) (store.Case, bool,
 		return store.Case{}, false, err
 	}
 	if c.DedupeKey == "" {
-		return store.Case{}, false, fmt.Errorf("open case for loan %s: empty dedupe key", c.LoanID)
+		return store.Case{}, false, fmt.Errorf("open case for loan %s: empty dedupe key: %w", c.LoanID, store.ErrInvalid)
 	}
 	if c.OverdueTotal != nil && c.Currency == "" {
-		return store.Case{}, false, fmt.Errorf("open case for loan %s: overdue total without currency", c.LoanID)
+		return store.Case{}, false, fmt.Errorf("open case for loan %s: overdue total without currency: %w", c.LoanID, store.ErrInvalid)
 	}
 	for _, x := range f.cases {
 		if x.DedupeKey == c.DedupeKey {
@@ -235,7 +298,8 @@ type invoker interface {
 	SendNotice(req NoticeRequest) (NoticeResult, error)
 	RecordSkipped(req SkipRequest) error
 	OpenCollectionsCase(req CaseRequest) (CaseResult, error)
-	AppendLedger(entries []LedgerEntry) error
+	AppendLedger(entries []LedgerEntry) (LedgerResult, error)
+	FinalizeNotice(o NoticeOutcome) (NoticeResult, error)
 }
 
 type direct struct{ a *Activities }
@@ -252,8 +316,12 @@ func (d direct) OpenCollectionsCase(req CaseRequest) (CaseResult, error) {
 	return d.a.OpenCollectionsCase(context.Background(), req)
 }
 
-func (d direct) AppendLedger(entries []LedgerEntry) error {
+func (d direct) AppendLedger(entries []LedgerEntry) (LedgerResult, error) {
 	return d.a.AppendLedger(context.Background(), entries)
+}
+
+func (d direct) FinalizeNotice(o NoticeOutcome) (NoticeResult, error) {
+	return d.a.FinalizeNotice(context.Background(), o)
 }
 
 type viaTemporal struct {
@@ -290,9 +358,28 @@ func (v viaTemporal) OpenCollectionsCase(req CaseRequest) (CaseResult, error) {
 	return res, nil
 }
 
-func (v viaTemporal) AppendLedger(entries []LedgerEntry) error {
-	_, err := v.env.ExecuteActivity(v.a.AppendLedger, entries)
-	return err
+func (v viaTemporal) AppendLedger(entries []LedgerEntry) (LedgerResult, error) {
+	val, err := v.env.ExecuteActivity(v.a.AppendLedger, entries)
+	if err != nil {
+		return LedgerResult{}, err
+	}
+	var res LedgerResult
+	if err := val.Get(&res); err != nil {
+		return LedgerResult{}, fmt.Errorf("decode result: %w", err)
+	}
+	return res, nil
+}
+
+func (v viaTemporal) FinalizeNotice(o NoticeOutcome) (NoticeResult, error) {
+	val, err := v.env.ExecuteActivity(v.a.FinalizeNotice, o)
+	if err != nil {
+		return NoticeResult{}, err
+	}
+	var res NoticeResult
+	if err := val.Get(&res); err != nil {
+		return NoticeResult{}, fmt.Errorf("decode result: %w", err)
+	}
+	return res, nil
 }
 
 // nopLogger silences the test environment's own logging.
@@ -652,11 +739,14 @@ func TestSendNoticePermanentFailure(t *testing.T) {
 	}
 }
 
+// TestSendNoticeRenderErrors: a notice that cannot be rendered is recorded as
+// failed with the render error as its reason, returned as that outcome (not an
+// activity error: retrying cannot render it), and never reaches a provider.
 func TestSendNoticeRenderErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		edit    func(r *NoticeRequest, a *Activities)
-		wantErr error // checked when called directly; the failure converter drops the chain
+		wantErr error // its text is in the reason
 	}{
 		{"unknown template", func(r *NoticeRequest, _ *Activities) { r.Template = "overdue_polite" }, templates.ErrNoTemplate},
 		{"unknown locale", func(r *NoticeRequest, _ *Activities) { r.Locale = "fr" }, templates.ErrNoTemplate},
@@ -674,27 +764,83 @@ func TestSendNoticeRenderErrors(t *testing.T) {
 				req := noticeRequest(key, policy.SMS, "en", testPhone)
 				tt.edit(&req, f.acts)
 
-				_, err := f.run.SendNotice(req)
-				if err == nil {
-					t.Fatal("SendNotice succeeded, want a render error")
+				for call := 1; call <= 2; call++ {
+					res, err := f.run.SendNotice(req)
+					if err != nil {
+						t.Fatalf("call %d: SendNotice = %v, want a failed outcome", call, err)
+					}
+					if res.Status != StatusFailed || !strings.HasPrefix(res.Reason, "render: ") ||
+						!strings.Contains(res.Reason, tt.wantErr.Error()) || res.OptOut || res.Provider != "" {
+						t.Errorf("call %d: result = %+v, want failed with reason render: …%v…", call, res, tt.wantErr)
+					}
 				}
-				if nr, typ := nonRetryable(err); !nr || typ != ErrTypeRender {
-					t.Errorf("error %v: non-retryable %v type %q, want non-retryable %q", err, nr, typ, ErrTypeRender)
+				row := f.store.notice(t, key)
+				if row.Status != store.NoticeFailed || !strings.HasPrefix(row.Reason, "render: ") ||
+					row.Channel != string(req.Channel) || row.Template != req.Template || row.Locale != req.Locale ||
+					row.Recipient != req.Recipient || row.LoanID != req.LoanID || row.CustomerID != req.CustomerID ||
+					row.Body != "" || row.SentAt != nil {
+					t.Errorf("row = %+v, want failed with the render reason, the request's identity and no message", row)
 				}
-				if !m.inActivity && !errors.Is(err, tt.wantErr) {
-					t.Errorf("error %v does not wrap %v", err, tt.wantErr)
-				}
+				f.checkProvenance(t, row.WorkflowID, row.RunID, row.Attempt)
 				if got := f.store.callCount("ReserveNotice"); got != 0 {
 					t.Errorf("ReserveNotice called %d times, want 0", got)
 				}
-				if n, _, _ := f.store.counts(); n != 0 {
-					t.Errorf("notice rows = %d, want none", n)
+				if n, _, _ := f.store.counts(); n != 1 {
+					t.Errorf("notice rows = %d, want 1", n)
 				}
 				if got := f.sink.Sent(key); got != 0 {
 					t.Errorf("Sent = %d, want 0", got)
 				}
+				if !strings.Contains(f.logs.String(), "notice not rendered") {
+					t.Errorf("log lacks the render failure:\n%s", f.logs)
+				}
 			})
 		}
+	}
+}
+
+// TestSendNoticeRenderErrorOverExistingRow: a render error (a template broken
+// by a deploy between attempts) completes a pending row as failed and leaves
+// a final row, and the outcome it records, as it is.
+func TestSendNoticeRenderErrorOverExistingRow(t *testing.T) {
+	for _, m := range modes() {
+		t.Run(m.name+"/pending", func(t *testing.T) {
+			f := newFixture(t, m)
+			key := "L-2026-0001/1/1/7/sms"
+			req := noticeRequest(key, policy.SMS, "en", testPhone)
+			f.sink.FailAfterAccept = func(string) bool { return true }
+			if _, err := f.run.SendNotice(req); err == nil {
+				t.Fatal("first attempt succeeded, want the lost answer")
+			}
+			f.acts.Brand = Brand{} // the next deploy cannot render it
+			res, err := f.run.SendNotice(req)
+			if err != nil || res.Status != StatusFailed || !strings.HasPrefix(res.Reason, "render: ") {
+				t.Fatalf("SendNotice = %+v, %v; want failed: render…", res, err)
+			}
+			if row := f.store.notice(t, key); row.Status != store.NoticeFailed || row.Reason != res.Reason || row.Body == "" {
+				t.Errorf("row = %+v, want the reserved row completed as failed", row)
+			}
+		})
+		t.Run(m.name+"/sent", func(t *testing.T) {
+			f := newFixture(t, m)
+			key := "L-2026-0001/1/1/7/sms"
+			req := noticeRequest(key, policy.SMS, "en", testPhone)
+			sent, err := f.run.SendNotice(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.acts.Brand = Brand{}
+			res, err := f.run.SendNotice(req)
+			if err != nil || res.Status != StatusSent || res.MessageID != sent.MessageID || !res.SentAt.Equal(sent.SentAt) {
+				t.Fatalf("SendNotice = %+v, %v; want the stored sent outcome %+v", res, err, sent)
+			}
+			if row := f.store.notice(t, key); row.Status != store.NoticeSent || row.Reason != "" {
+				t.Errorf("row = %+v, want still sent", row)
+			}
+			if got := f.sink.Sent(key); got != 1 {
+				t.Errorf("Sent = %d, want 1", got)
+			}
+		})
 	}
 }
 
@@ -1004,8 +1150,12 @@ func TestAppendLedger(t *testing.T) {
 			t.Run(m.name+"/"+tt.name, func(t *testing.T) {
 				f := newFixture(t, m)
 				for i, b := range tt.batches {
-					if err := f.run.AppendLedger(b); err != nil {
+					res, err := f.run.AppendLedger(b)
+					if err != nil {
 						t.Fatalf("batch %d: AppendLedger: %v", i, err)
+					}
+					if len(res.Rejected) != 0 {
+						t.Errorf("batch %d: rejected %+v, want none", i, res.Rejected)
 					}
 				}
 				rows := f.store.ledgerRows()
@@ -1036,26 +1186,52 @@ func TestAppendLedger(t *testing.T) {
 	}
 }
 
+// TestAppendLedgerErrors: an entry refused for good is listed in Rejected
+// while the others are written; any other error stops the batch, retryable.
 func TestAppendLedgerErrors(t *testing.T) {
 	at := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
-	good := LedgerEntry{LoanID: "L-2026-0001", Kind: store.KindStageChanged, Detail: map[string]any{"stage": "firm"},
-		OccurredAt: at, DedupeKey: "L-2026-0001/ledger/7"}
-	bad := LedgerEntry{LoanID: "L-2026-0001", Kind: store.KindStageChanged, Detail: map[string]any{"ch": make(chan int)},
-		OccurredAt: at, DedupeKey: "L-2026-0001/ledger/8"}
+	entry := func(n int, detail map[string]any) LedgerEntry {
+		return LedgerEntry{LoanID: "L-2026-0001", Kind: store.KindStageChanged, Detail: detail,
+			OccurredAt: at.Add(time.Duration(n) * time.Minute), DedupeKey: fmt.Sprintf("L-2026-0001/ledger/%d", n)}
+	}
+	first, second, third := entry(7, map[string]any{"stage": "firm"}), entry(8, nil), entry(9, map[string]any{"stage": "urgent"})
+	unencodable := entry(10, map[string]any{"ch": make(chan int)})
+	changed := first
+	changed.Detail = map[string]any{"stage": "urgent"}
+	checkViolation := &pgconn.PgError{Severity: "ERROR", Code: "23514",
+		Message: `new row for relation "ledger" violates check constraint "ledger_kind_check"`}
+
 	tests := []struct {
-		name             string
-		entries          []LedgerEntry
-		storeErr         error
-		wantNonRetryable string
-		wantRows         int
+		name         string
+		before       []LedgerEntry // appended first
+		entries      []LedgerEntry
+		failKey      map[string]error // an error for one dedupe key
+		storeErr     error            // every append fails
+		wantRejected map[string]string
+		wantRetry    bool // a retryable error, not a result
+		wantRows     int
 		// directOnly: Temporal's data converter cannot encode the request, so
 		// a workflow can never deliver it; only a direct call reaches the check.
 		directOnly bool
 	}{
-		{name: "unmarshalable detail", entries: []LedgerEntry{bad}, wantNonRetryable: ErrTypeInput, directOnly: true},
-		{name: "unmarshalable detail after a good one", entries: []LedgerEntry{good, bad},
-			wantNonRetryable: ErrTypeInput, wantRows: 1, directOnly: true},
-		{name: "store fails", entries: []LedgerEntry{good}, storeErr: errors.New("database is down")},
+		{name: "unencodable detail between good ones", entries: []LedgerEntry{first, unencodable, second},
+			wantRejected: map[string]string{unencodable.DedupeKey: "unsupported type"}, wantRows: 2, directOnly: true},
+		{name: "check violation between good ones", entries: []LedgerEntry{first, second, third},
+			failKey:      map[string]error{second.DedupeKey: fmt.Errorf("append ledger: %w", checkViolation)},
+			wantRejected: map[string]string{second.DedupeKey: "ledger_kind_check"}, wantRows: 2},
+		{name: "invalid input", entries: []LedgerEntry{first, second},
+			failKey:      map[string]error{first.DedupeKey: fmt.Errorf("append ledger: amount without currency: %w", store.ErrInvalid)},
+			wantRejected: map[string]string{first.DedupeKey: "amount without currency"}, wantRows: 1},
+		{name: "dedupe key holding other content", before: []LedgerEntry{first}, entries: []LedgerEntry{changed, second},
+			wantRejected: map[string]string{first.DedupeKey: "holds another entry"}, wantRows: 2},
+		{name: "every row refused", entries: []LedgerEntry{first, second},
+			storeErr:     fmt.Errorf("append ledger: %w", checkViolation),
+			wantRejected: map[string]string{first.DedupeKey: "check constraint", second.DedupeKey: "check constraint"}},
+		{name: "store down", entries: []LedgerEntry{first}, storeErr: errors.New("database is down"), wantRetry: true},
+		{name: "connection lost mid-batch", entries: []LedgerEntry{first, second, third},
+			failKey: map[string]error{second.DedupeKey: errors.New("connection reset")}, wantRetry: true, wantRows: 1},
+		{name: "serialization failure", entries: []LedgerEntry{first},
+			storeErr: &pgconn.PgError{Code: "40001", Message: "could not serialize access"}, wantRetry: true},
 	}
 	for _, m := range modes() {
 		for _, tt := range tests {
@@ -1064,20 +1240,55 @@ func TestAppendLedgerErrors(t *testing.T) {
 			}
 			t.Run(m.name+"/"+tt.name, func(t *testing.T) {
 				f := newFixture(t, m)
-				f.store.setFail("AppendLedger", tt.storeErr)
-				err := f.run.AppendLedger(tt.entries)
-				if err == nil {
-					t.Fatal("AppendLedger succeeded, want an error")
+				if len(tt.before) > 0 {
+					if _, err := f.run.AppendLedger(tt.before); err != nil {
+						t.Fatal(err)
+					}
 				}
-				nr, typ := nonRetryable(err)
-				switch {
-				case tt.wantNonRetryable == "" && nr:
-					t.Errorf("error %v is non-retryable (type %q), want retryable", err, typ)
-				case tt.wantNonRetryable != "" && (!nr || typ != tt.wantNonRetryable):
-					t.Errorf("error %v: non-retryable %v type %q, want non-retryable %q", err, nr, typ, tt.wantNonRetryable)
+				f.store.setFail("AppendLedger", tt.storeErr)
+				for k, err := range tt.failKey {
+					f.store.setFailLedger(k, err)
+				}
+				res, err := f.run.AppendLedger(tt.entries)
+				if tt.wantRetry {
+					if err == nil {
+						t.Fatalf("AppendLedger = %+v, want a retryable error", res)
+					}
+					if nr, typ := nonRetryable(err); nr {
+						t.Errorf("error %v is non-retryable (type %q), want retryable", err, typ)
+					}
+				} else if err != nil {
+					t.Fatalf("AppendLedger: %v, want a result", err)
+				}
+				if len(res.Rejected) != len(tt.wantRejected) {
+					t.Errorf("rejected %+v, want %v", res.Rejected, tt.wantRejected)
+				}
+				for _, r := range res.Rejected {
+					if want, ok := tt.wantRejected[r.DedupeKey]; !ok || !strings.Contains(r.Reason, want) {
+						t.Errorf("rejected %s: %q, want a reason with %q", r.DedupeKey, r.Reason, want)
+					}
 				}
 				if _, n, _ := f.store.counts(); n != tt.wantRows {
 					t.Errorf("ledger rows = %d, want %d", n, tt.wantRows)
+				}
+				if len(tt.wantRejected) > 0 && !strings.Contains(f.logs.String(), "ledger entry rejected") {
+					t.Errorf("log lacks the rejection:\n%s", f.logs)
+				}
+				if !tt.wantRetry {
+					return
+				}
+				// Once the store is back, the retry writes the rest and
+				// skips what the first attempt wrote.
+				f.store.setFail("AppendLedger", nil)
+				for k := range tt.failKey {
+					f.store.setFailLedger(k, nil)
+				}
+				res, err = f.run.AppendLedger(tt.entries)
+				if err != nil || len(res.Rejected) != 0 {
+					t.Fatalf("retry = %+v, %v; want every row written", res, err)
+				}
+				if _, n, _ := f.store.counts(); n != len(tt.entries) {
+					t.Errorf("ledger rows after the retry = %d, want %d", n, len(tt.entries))
 				}
 			})
 		}

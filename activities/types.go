@@ -43,6 +43,22 @@ type NoticeResult struct {
 	OptOut    bool      `json:"opt_out,omitempty"`
 }
 
+// NoticeOutcome is the final status of a notice whose SendNotice did not
+// record one (it timed out or failed for good), or that was planned and not
+// sent: FinalizeNotice writes it. Key and the identity fields are those of
+// the NoticeRequest; Status is StatusFailed or StatusSkipped, Reason why.
+type NoticeOutcome struct {
+	Key        string         `json:"key"`
+	LoanID     string         `json:"loan_id"`
+	CustomerID string         `json:"customer_id"`
+	Channel    policy.Channel `json:"channel"`
+	Template   string         `json:"template"`
+	Locale     string         `json:"locale"`
+	Recipient  string         `json:"recipient"`
+	Status     string         `json:"status"`
+	Reason     string         `json:"reason"`
+}
+
 // SkipRequest records notices that were planned but not sent (opt-out, no
 // address, frequency cap), so compliance sees every decision.
 type SkipRequest struct {
@@ -91,4 +107,20 @@ type LedgerEntry struct {
 	Detail     map[string]any   `json:"detail,omitempty"`
 	OccurredAt time.Time        `json:"occurred_at"`
 	DedupeKey  string           `json:"dedupe_key"`
+}
+
+// LedgerResult is what AppendLedger did with a batch. Every entry not listed
+// in Rejected is in the ledger (appended now or by an earlier attempt).
+type LedgerResult struct {
+	// Rejected lists the entries the store refused for good (an unknown
+	// kind, a dedupe key already holding other content, invalid data), in
+	// batch order. Retrying them unchanged fails the same way until the store
+	// changes (a migration that accepts the kind, say).
+	Rejected []RejectedEntry `json:"rejected,omitempty"`
+}
+
+// RejectedEntry is one ledger entry the store refused, and why.
+type RejectedEntry struct {
+	DedupeKey string `json:"dedupe_key"`
+	Reason    string `json:"reason"`
 }
