@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -72,6 +73,26 @@ func (m *memStore) RecordSkipped(_ context.Context, n store.Notice) (store.Notic
 	n.Status = store.NoticeSkipped
 	m.notices = append(m.notices, n)
 	return n, nil
+}
+
+// FinalizeNotice is store.Store.FinalizeNotice: insert n in its final status,
+// or complete a pending row with n's status and reason; a final row is
+// returned unchanged.
+func (m *memStore) FinalizeNotice(_ context.Context, n store.Notice) (store.Notice, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n.Status != store.NoticeFailed && n.Status != store.NoticeSkipped {
+		return store.Notice{}, false, fmt.Errorf("finalize notice %s: status %q: %w", n.IdempotencyKey, n.Status, store.ErrInvalid)
+	}
+	if i := m.find(n.IdempotencyKey); i >= 0 {
+		if m.notices[i].Status != store.NoticePending {
+			return m.notices[i], false, nil
+		}
+		m.notices[i].Status, m.notices[i].Reason = n.Status, n.Reason
+		return m.notices[i], true, nil
+	}
+	m.notices = append(m.notices, n)
+	return n, true, nil
 }
 
 func (m *memStore) AppendLedger(_ context.Context, e store.LedgerEntry) (bool, error) {
