@@ -759,17 +759,6 @@ func TestLogs(t *testing.T) {
 	}
 }
 
-func TestNamedFields(t *testing.T) {
-	got := namedFields("amount: must be greater than 0; paid_at: is in the future; loan is odd", "amount", "paid_at")
-	want := []policy.FieldError{{Field: "amount", Problem: "must be greater than 0"}, {Field: "paid_at", Problem: "is in the future"}}
-	if !slices.Equal(got, want) {
-		t.Errorf("namedFields = %v", got)
-	}
-	if got := namedFields(workflows.ErrLoanFinished.Error(), "amount"); got != nil {
-		t.Errorf("namedFields of a message naming no field = %v", got)
-	}
-}
-
 func TestWorkflowErrorIsApplicationError(t *testing.T) {
 	// The fake's conversion matches what a client sees from a validator.
 	var app *temporal.ApplicationError

@@ -3,10 +3,10 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sync"
 	"time"
 
@@ -14,9 +14,6 @@ import (
 	"dunning/store"
 	"dunning/workflows"
 )
-
-// accepted is the answer to a signal the workflow will act on.
-var accepted = map[string]string{"status": "accepted"}
 
 // startLoan: POST /v1/loans. 201 when started, 200 when already running,
 // 400 naming the fields, 409 when the id belongs to a finished loan.
@@ -72,9 +69,10 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 }
 
 // repay: POST /v1/loans/{id}/repayments {txn_id, amount, paid_at?}. paid_at
-// defaults to now. 200 with the snapshot after allocation; 400 for what is
+// defaults to when the workflow takes it. 200 with the snapshot after
+// allocation (its applied list holds this repayment only); 400 for what is
 // wrong on its face, 422 for what the workflow refuses, 409 for a loan no
-// longer open.
+// longer open or a txn_id repeated with another amount or paid_at.
 func (s *server) repay(w http.ResponseWriter, r *http.Request) {
 	id, ok := loanID(w, r)
 	if !ok {
@@ -89,10 +87,13 @@ func (s *server) repay(w http.ResponseWriter, r *http.Request) {
 		writeInvalid(w, "repayment", err)
 		return
 	}
-	if rp.PaidAt.IsZero() {
-		rp.PaidAt = s.Now()
+	// Without paid_at the repayment was paid when the workflow takes it; it
+	// is checked here as paid now.
+	check := rp
+	if check.PaidAt.IsZero() {
+		check.PaidAt = s.Now()
 	}
-	if err := CheckRepayment(rp, s.Now()); err != nil {
+	if err := CheckRepayment(check, s.Now()); err != nil {
 		writeInvalid(w, "repayment", err)
 		return
 	}
@@ -110,31 +111,44 @@ func (s *server) repay(w http.ResponseWriter, r *http.Request) {
 // pause: POST /v1/loans/{id}/pause {reason?, until?}.
 func (s *server) pause(w http.ResponseWriter, r *http.Request) {
 	var p workflows.PauseSignal
-	s.signal(w, r, workflows.SignalPause, &p, func() error { return CheckPause(p, s.Now()) })
+	s.action(w, r, workflows.UpdatePause, &p, func() error { return CheckPause(p, s.Now()) })
 }
 
 // resume: POST /v1/loans/{id}/resume {reason?}.
 func (s *server) resume(w http.ResponseWriter, r *http.Request) {
 	var rs workflows.ResumeSignal
-	s.signal(w, r, workflows.SignalResume, &rs, func() error { return checkResume(rs) })
+	s.action(w, r, workflows.UpdateResume, &rs, func() error { return checkResume(rs) })
 }
 
 // closeLoan: POST /v1/loans/{id}/close {reason}.
 func (s *server) closeLoan(w http.ResponseWriter, r *http.Request) {
 	var c workflows.CloseSignal
-	s.signal(w, r, workflows.SignalClose, &c, func() error { return CheckClose(c) })
+	s.action(w, r, workflows.UpdateClose, &c, func() error { return CheckClose(c) })
 }
 
 // contact: PUT /v1/loans/{id}/contact, a workflows.ContactUpdate.
 func (s *server) contact(w http.ResponseWriter, r *http.Request) {
 	var u workflows.ContactUpdate
-	s.signal(w, r, workflows.SignalUpdateContact, &u, func() error { return checkContact(u, s.HasLocale) })
+	s.action(w, r, workflows.UpdateContact, &u, func() error { return checkContact(u, s.HasLocale) })
 }
 
-// signal decodes the body into arg (an empty body is an empty object), checks
-// it with check, and sends it as signal name to the loan's running
-// workflow: 202, 400 naming the field, 404 unknown, 409 finished.
-func (s *server) signal(w http.ResponseWriter, r *http.Request, name string, arg any, check func() error) {
+// reschedule: POST /v1/loans/{id}/reschedule, a workflows.RescheduleSignal.
+// The reason is checked here; the installments only the workflow can check,
+// against the loan as it stands (its currency, today, what is paid): it
+// answers 422 naming them.
+func (s *server) reschedule(w http.ResponseWriter, r *http.Request) {
+	var rs workflows.RescheduleSignal
+	s.action(w, r, workflows.UpdateReschedule, &rs, func() error { return checkReason("reason", rs.Reason) })
+}
+
+// action decodes the body into arg (an empty body is an empty object),
+// checks it with check (400 naming the field) and sends it as update name to
+// the loan's workflow, which validates it again against the loan and
+// answers: 200 with the snapshot after the change, 422 (invalid for this
+// loan) or 409 (finished, or in conflict with its state) with the reason, 404
+// unknown. An Idempotency-Key header makes a retried request one update: the
+// server answers a repeat with the first outcome.
+func (s *server) action(w http.ResponseWriter, r *http.Request, name string, arg any, check func() error) {
 	id, ok := loanID(w, r)
 	if !ok {
 		return
@@ -146,61 +160,22 @@ func (s *server) signal(w http.ResponseWriter, r *http.Request, name string, arg
 		writeInvalid(w, name, err)
 		return
 	}
-	ctx, cancel := s.ctx(r)
-	defer cancel()
-	if err := Signal(ctx, s.Temporal, id, name, arg); err != nil {
-		s.fail(w, id, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, accepted)
-}
-
-// reschedule: POST /v1/loans/{id}/reschedule, a workflows.RescheduleSignal.
-// DESIGN.md lists the signal; the API exposes it so restructuring needs no
-// Temporal access. The new installments are checked against the loan as it
-// stands (its currency, today, the installments already paid) with the
-// workflow's own rule, because the workflow can only ignore a bad reschedule:
-// a signal cannot answer.
-func (s *server) reschedule(w http.ResponseWriter, r *http.Request) {
-	id, ok := loanID(w, r)
-	if !ok {
-		return
-	}
-	var rs workflows.RescheduleSignal
-	if !decodeBody(w, r, workflows.SignalReschedule, &rs) {
-		return
-	}
-	if err := checkReason("reason", rs.Reason); err != nil {
-		writeInvalid(w, workflows.SignalReschedule, err)
-		return
+	updateID := ""
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		if err := policy.ValidateID("Idempotency-Key", key, policy.MaxTxnIDLen); err != nil {
+			writeInvalid(w, name, err)
+			return
+		}
+		updateID = name + "/" + key
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	if err := CheckOpen(ctx, s.Temporal, id); err != nil {
-		s.fail(w, id, err)
-		return
-	}
-	raw, err := Status(ctx, s.Temporal, id)
+	snap, err := Update(ctx, s.Temporal, id, name, updateID, reflect.ValueOf(arg).Elem().Interface())
 	if err != nil {
 		s.fail(w, id, err)
 		return
 	}
-	var snap policy.Snapshot
-	if err := json.Unmarshal(raw, &snap); err != nil {
-		s.fail(w, id, fmt.Errorf("reschedule loan %s: read snapshot: %w", id, err))
-		return
-	}
-	now := s.Now()
-	loc := snap.AsOf.Location() // the loan's zone offset, as the workflow reports it
-	if err := policy.ValidateReschedule(policy.Loan{LoanID: id, Currency: snap.Currency}, snap, rs.Installments, now, loc); err != nil {
-		writeInvalid(w, workflows.SignalReschedule, err)
-		return
-	}
-	if err := Signal(ctx, s.Temporal, id, workflows.SignalReschedule, rs); err != nil {
-		s.fail(w, id, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, accepted)
+	writeRawJSON(w, http.StatusOK, snap)
 }
 
 // notices: GET /v1/loans/{id}/notices, every notice attempt from the audit
@@ -320,10 +295,15 @@ func (s *server) metricsPage(w http.ResponseWriter, _ *http.Request) {
 // fail answers an error from a Temporal operation: 422 rejected, 404 unknown
 // loan, 409 finished loan, 503 unavailable, else 500 (logged).
 func (s *server) fail(w http.ResponseWriter, id string, err error) {
-	var rej *RejectedError
+	var (
+		rej *RejectedError
+		con *ConflictError
+	)
 	switch {
 	case errors.As(err, &rej):
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: rej.Message, Fields: rej.Fields})
+	case errors.As(err, &con):
+		writeJSON(w, http.StatusConflict, errorBody{Error: con.Message, Fields: con.Fields})
 	case errors.Is(err, ErrNotFound):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("loan %s not found", id))
 	case errors.Is(err, ErrNotOpen):

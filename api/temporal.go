@@ -2,13 +2,16 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -46,16 +49,27 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 )
 
-// RejectedError is a repayment the workflow's validator refused: Message is
-// the validator's, Fields the repayment fields it names (txn_id, amount,
-// currency, paid_at), if any.
+// RejectedError is a request the workflow refused as invalid for the loan as
+// it stands (workflows.ErrTypeRejected, HTTP 422): Message is the workflow's,
+// Fields the fields it names, if any.
 type RejectedError struct {
 	Message string
 	Fields  []policy.FieldError
 }
 
-// Error is "repayment rejected: " and the validator's message.
-func (e *RejectedError) Error() string { return "repayment rejected: " + e.Message }
+// Error is "rejected: " and the workflow's message.
+func (e *RejectedError) Error() string { return "rejected: " + e.Message }
+
+// ConflictError is a request that contradicts what the loan already holds
+// (workflows.ErrTypeConflict, HTTP 409): a txn_id repeated with another
+// amount or paid_at, a resume of a loan that is not paused.
+type ConflictError struct {
+	Message string
+	Fields  []policy.FieldError
+}
+
+// Error is "conflict: " and the workflow's message.
+func (e *ConflictError) Error() string { return "conflict: " + e.Message }
 
 // StartResult says which run a loan's workflow is; it is the body of the
 // answer to POST /v1/loans.
@@ -148,49 +162,33 @@ func Status(ctx context.Context, t Temporal, loanID string) (json.RawMessage, er
 	return raw, nil
 }
 
-// RepayUpdateID is the update id of a repayment: derived from txn_id, so a
-// repeated report of the same payment is deduplicated by the server too,
-// and answered with the first outcome even after the workflow completed.
-func RepayUpdateID(txnID string) string { return "repay/" + txnID }
+// RepayUpdateID is the update id of a repayment: derived from its txn_id and
+// content, so a repeated report of the same payment is deduplicated by the
+// server too (and answered with the first outcome even after the workflow
+// completed), while the same txn_id with another amount or paid_at reaches
+// the workflow's validator, which answers 409.
+func RepayUpdateID(r policy.Repayment) string {
+	paidAt := ""
+	if !r.PaidAt.IsZero() {
+		paidAt = r.PaidAt.UTC().Format(time.RFC3339Nano)
+	}
+	sum := sha256.Sum256([]byte(r.Amount.String() + "|" + paidAt + "|" + r.Currency))
+	return "repay/" + r.TxnID + "/" + hex.EncodeToString(sum[:8])
+}
 
-// Repay reports repayment r (checked beforehand with CheckRepayment) to the
-// loan's workflow and waits for the snapshot after allocation, returned as
-// the workflow's JSON. It fails with
-//   - *RejectedError when the workflow's validator refuses r;
+// Repay reports repayment r (checked beforehand with CheckRepayment; a zero
+// PaidAt means "paid now") to the loan's workflow and waits for the snapshot
+// after allocation, returned as the workflow's JSON. It fails with
+//   - *RejectedError or *ConflictError when the workflow refuses r;
 //   - ErrNotFound when the loan has no workflow;
 //   - ErrNotOpen when the loan was paid off or closed, unless r's txn_id was
 //     already applied: a repeat then answers the loan's final snapshot, since
 //     repeating a repayment changes nothing and returns the same result;
 //   - ErrUnavailable when Temporal does not answer.
 func Repay(ctx context.Context, t Temporal, loanID string, r policy.Repayment) (json.RawMessage, error) {
-	id := workflows.WorkflowID(loanID)
-	for attempt := 1; ; attempt++ {
-		raw, err := repayUpdate(ctx, t, id, r)
-		if err == nil {
-			return raw, nil
-		}
-		var app *temporal.ApplicationError
-		if errors.As(err, &app) {
-			if app.Message() == workflows.ErrLoanFinished.Error() {
-				return nil, fmt.Errorf("repay loan %s: %w", loanID, ErrNotOpen)
-			}
-			return nil, &RejectedError{Message: app.Message(), Fields: namedFields(app.Message(), "txn_id", "amount", "currency", "paid_at")}
-		}
-		if !isNotFound(err) {
-			return nil, temporalError("repay loan "+loanID, err)
-		}
-		// Not found: no such loan, or its workflow has completed, or the run
-		// the update went to has just continued as new.
-		desc, derr := t.DescribeWorkflowExecution(ctx, id, "")
-		if derr != nil {
-			return nil, temporalError("repay loan "+loanID, derr)
-		}
-		if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			break
-		}
-		if attempt == 2 {
-			return nil, fmt.Errorf("repay loan %s: the workflow runs but the update did not reach it: %w", loanID, err)
-		}
+	raw, err := Update(ctx, t, loanID, workflows.UpdateRepay, RepayUpdateID(r), r)
+	if err == nil || !errors.Is(err, ErrNotOpen) {
+		return raw, err
 	}
 	// Completed: answer a repeat with the final balance, refuse a new payment.
 	snap, qerr := Status(ctx, t, loanID)
@@ -201,27 +199,84 @@ func Repay(ctx context.Context, t Temporal, loanID string, r policy.Repayment) (
 	}
 	var final struct {
 		Applied []struct {
-			TxnID string `json:"txn_id"`
+			TxnID  string          `json:"txn_id"`
+			Amount decimal.Decimal `json:"amount"`
+			PaidAt time.Time       `json:"paid_at"`
 		} `json:"applied"`
 	}
 	if err := json.Unmarshal(snap, &final); err != nil {
 		return nil, fmt.Errorf("repay loan %s: read final snapshot: %w", loanID, err)
 	}
 	for _, a := range final.Applied {
-		if a.TxnID == r.TxnID {
-			return snap, nil
+		if a.TxnID != r.TxnID {
+			continue
 		}
+		if !a.Amount.Equal(r.Amount) || (!r.PaidAt.IsZero() && !a.PaidAt.Equal(r.PaidAt)) {
+			return nil, &ConflictError{Message: fmt.Sprintf("txn_id %s was already applied with amount %s paid at %s",
+				r.TxnID, a.Amount, a.PaidAt.Format(time.RFC3339))}
+		}
+		return snap, nil
 	}
-	return nil, fmt.Errorf("repay loan %s: %w", loanID, ErrNotOpen)
+	return nil, fmt.Errorf("repay loan %s: %w", loanID, err)
 }
 
-// repayUpdate sends the repay update and waits for its outcome.
-func repayUpdate(ctx context.Context, t Temporal, workflowID string, r policy.Repayment) (json.RawMessage, error) {
+// Update sends update name with arg to the loan's running workflow, under
+// updateID ("" lets the client choose one), and waits for its answer: the
+// loan's snapshot as the workflow's JSON. It fails with *RejectedError (422),
+// *ConflictError (409), ErrNotOpen (409) when the workflow refuses, with
+// ErrNotFound when the loan has no workflow and ErrUnavailable when Temporal
+// does not answer. A run that continues as new while the update is on its
+// way is retried once on the next run.
+func Update(ctx context.Context, t Temporal, loanID, name, updateID string, arg any) (json.RawMessage, error) {
+	id := workflows.WorkflowID(loanID)
+	for attempt := 1; ; attempt++ {
+		raw, err := update(ctx, t, id, name, updateID, arg)
+		if err == nil {
+			return raw, nil
+		}
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			return nil, refusal(loanID, name, app)
+		}
+		if !isNotFound(err) {
+			return nil, temporalError(name+" loan "+loanID, err)
+		}
+		// Not found: no such loan, or its workflow has completed, or the run
+		// the update went to has just continued as new.
+		desc, derr := t.DescribeWorkflowExecution(ctx, id, "")
+		if derr != nil {
+			return nil, temporalError(name+" loan "+loanID, derr)
+		}
+		if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			return nil, fmt.Errorf("%s loan %s: %w", name, loanID, ErrNotOpen)
+		}
+		if attempt == 2 {
+			return nil, fmt.Errorf("%s loan %s: the workflow runs but the update did not reach it: %w", name, loanID, err)
+		}
+	}
+}
+
+// refusal turns the workflow's typed refusal into the API's errors. The
+// type decides, never the message text.
+func refusal(loanID, name string, app *temporal.ApplicationError) error {
+	fields := workflows.ErrorFields(app)
+	switch app.Type() {
+	case workflows.ErrTypeLoanFinished:
+		return fmt.Errorf("%s loan %s: %w", name, loanID, ErrNotOpen)
+	case workflows.ErrTypeConflict:
+		return &ConflictError{Message: app.Message(), Fields: fields}
+	default:
+		return &RejectedError{Message: app.Message(), Fields: fields}
+	}
+}
+
+// update sends one update and waits for its outcome.
+func update(ctx context.Context, t Temporal, workflowID, name, updateID string, arg any) (json.RawMessage, error) {
 	h, err := t.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		UpdateID:     RepayUpdateID(r.TxnID),
+		UpdateID:     updateID,
 		WorkflowID:   workflowID,
-		UpdateName:   workflows.UpdateRepay,
-		Args:         []any{r},
+		UpdateName:   name,
+		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
@@ -294,18 +349,4 @@ func isUnavailable(err error) bool {
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
 		errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &exhausted) ||
 		errors.As(err, &updateWait) || errors.As(err, &netErr)
-}
-
-// namedFields splits a validation message of the form "field: problem;
-// field: problem" (policy.ValidationError's) into field errors, keeping only
-// the fields in known; a message naming none gives nil.
-func namedFields(msg string, known ...string) []policy.FieldError {
-	var out []policy.FieldError
-	for part := range strings.SplitSeq(msg, "; ") {
-		field, problem, ok := strings.Cut(part, ": ")
-		if ok && slices.Contains(known, field) {
-			out = append(out, policy.FieldError{Field: field, Problem: problem})
-		}
-	}
-	return out
 }

@@ -181,9 +181,7 @@ func (c *cli) cmdRepay(ctx context.Context, args []string) error {
 	}
 	return c.withTemporal(ctx, func(ctx context.Context, t api.Temporal) error {
 		snap, err := api.Repay(ctx, t, pos[0], r)
-		var rej *api.RejectedError
-		if errors.As(err, &rej) {
-			fmt.Fprintf(c.stderr, "repayment rejected by loan %s: %s\n", pos[0], rej.Message)
+		if refused(c, pos[0], "repayment", err) {
 			return errReported
 		}
 		if err != nil {
@@ -257,15 +255,37 @@ func (c *cli) cmdClose(ctx context.Context, args []string) error {
 	return c.signal(ctx, pos[0], workflows.SignalClose, cl)
 }
 
-// signal sends a signal to a running loan and says so.
+// signal sends an operator action to a running loan as the update of that
+// name and prints the workflow's verdict: the snapshot after the change, or
+// its reason for refusing.
 func (c *cli) signal(ctx context.Context, loanID, name string, arg any) error {
 	return c.withTemporal(ctx, func(ctx context.Context, t api.Temporal) error {
-		if err := api.Signal(ctx, t, loanID, name, arg); err != nil {
+		snap, err := api.Update(ctx, t, loanID, name, "", arg)
+		if refused(c, loanID, name, err) {
+			return errReported
+		}
+		if err != nil {
 			return loanError(loanID, err)
 		}
-		fmt.Fprintf(c.stdout, "%s sent to loan %s (workflow %s)\n", name, loanID, workflows.WorkflowID(loanID))
-		return nil
+		return c.printJSON(snap)
 	})
+}
+
+// refused prints the workflow's refusal of a request, if err is one.
+func refused(c *cli, loanID, what string, err error) bool {
+	var (
+		rej *api.RejectedError
+		con *api.ConflictError
+	)
+	switch {
+	case errors.As(err, &rej):
+		fmt.Fprintf(c.stderr, "%s rejected by loan %s: %s\n", what, loanID, rej.Message)
+	case errors.As(err, &con):
+		fmt.Fprintf(c.stderr, "%s refused by loan %s (conflict): %s\n", what, loanID, con.Message)
+	default:
+		return false
+	}
+	return true
 }
 
 // cmdAudit: audit <loan_id> [-format json|csv].

@@ -14,6 +14,14 @@ const (
 
 	UpdateRepay = "repay"
 
+	// Operator actions as updates (validated, answered with the snapshot).
+	// They share their names with the signals the Web UI can send.
+	UpdatePause      = "pause"
+	UpdateResume     = "resume"
+	UpdateClose      = "close"
+	UpdateContact    = "update_contact"
+	UpdateReschedule = "reschedule"
+
 	SignalPause         = "pause"
 	SignalResume        = "resume"
 	SignalClose         = "close"

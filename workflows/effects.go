@@ -1,10 +1,13 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -28,7 +31,8 @@ func noticeOptions(ctx workflow.Context, summary string) workflow.Context {
 }
 
 // ledgerOptions: the audit trail must not lose a row, so ledger and case
-// activities retry until the database is back.
+// activities of runs started before hardeningVersion retry until the
+// database is back.
 func ledgerOptions(ctx workflow.Context, summary string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -39,16 +43,58 @@ func ledgerOptions(ctx workflow.Context, summary string) workflow.Context {
 	})
 }
 
-// record queues a ledger row; flush appends the queue.
-func (l *loan) record(ctx workflow.Context, kind string, amount *decimal.Decimal, detail map[string]any) {
-	l.recordAt(kind, amount, detail, workflow.Now(ctx))
+// auditRetry is how soon a loan tries again to write audit rows, open cases
+// or finalize notice rows that the last attempt could not.
+const auditRetry = time.Hour
+
+// auditOptions bound the audit activities (ledger, cases, notice rows): a
+// database outage or a row the database refuses for good (a constraint, a
+// ledger kind deployed before its migration) must not freeze the loan inside
+// an activity that retries forever. What an attempt could not write stays in
+// the loan's state, is retried every auditRetry and at every wake, and shows
+// in the loan's current details and in the dunning_audit_stuck metrics.
+func auditOptions(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 10 * time.Minute,
+		Summary:                summary,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+		},
+	})
 }
 
-func (l *loan) recordAt(kind string, amount *decimal.Decimal, detail map[string]any, at time.Time) {
+// record queues a ledger row with a key of this run (see recordKeyed).
+func (l *loan) record(ctx workflow.Context, kind string, amount *decimal.Decimal, detail map[string]any) {
+	l.recordKeyed(kind, "", amount, detail, workflow.Now(ctx))
+}
+
+// runKey is unique among this run's ledger rows that have nothing else
+// unique: the run id and a counter. Replaying the run gives the same keys; a
+// loan started again after a failed run, or a reset, gets new ones, so its
+// rows are written rather than taken for retries.
+func (l *loan) runKey() string {
+	l.keySeq++
+	return fmt.Sprintf("%s/%d", l.runID, l.keySeq)
+}
+
+// recordKeyed queues a ledger row; flush appends the queue. The row's dedupe
+// key is derived from the event: "<loan>/<kind>/<natural>", natural being
+// the txn id, the update id, the case key... or runKey when it is "". A
+// retried append of the same row is a no-op; the same key with other content
+// is refused by the store (and kept, see flush). Runs started before
+// hardeningVersion keep their positional "<loan>/<n>" keys.
+func (l *loan) recordKeyed(kind, natural string, amount *decimal.Decimal, detail map[string]any, at time.Time) {
 	l.st.LedgerSeq++
+	key := fmt.Sprintf("%s/%d", l.terms.LoanID, l.st.LedgerSeq)
+	if l.hv >= 1 {
+		if natural == "" {
+			natural = l.runKey()
+		}
+		key = l.terms.LoanID + "/" + kind + "/" + natural
+	}
 	e := activities.LedgerEntry{
-		LoanID: l.terms.LoanID, Kind: kind, Amount: amount, Detail: detail, OccurredAt: at,
-		DedupeKey: fmt.Sprintf("%s/%d", l.terms.LoanID, l.st.LedgerSeq),
+		LoanID: l.terms.LoanID, Kind: kind, Amount: amount, Detail: detail, OccurredAt: at, DedupeKey: key,
 	}
 	if amount != nil {
 		e.Currency = l.terms.Currency
@@ -56,8 +102,74 @@ func (l *loan) recordAt(kind string, amount *decimal.Decimal, detail map[string]
 	l.st.Outbox = append(l.st.Outbox, e)
 }
 
-// flush appends the queued ledger rows in one activity.
+// flush does the audit work decided so far: collections cases, final notice
+// rows, then the ledger rows (cases add rows). What fails stays queued.
 func (l *loan) flush(ctx workflow.Context) {
+	if l.hv < 1 {
+		l.flushOriginal(ctx)
+		return
+	}
+	var problems []string
+	if p := l.openPendingCases(ctx); p != "" {
+		problems = append(problems, p)
+	}
+	if p := l.finalizeNotices(ctx); p != "" {
+		problems = append(problems, p)
+	}
+	if p := l.appendLedger(ctx); p != "" {
+		problems = append(problems, p)
+	}
+	l.audit = strings.Join(problems, "; ")
+	stuck := len(l.st.Outbox) + len(l.st.Cases) + len(l.st.Finals)
+	m := workflow.GetMetricsHandler(ctx)
+	m.Gauge("dunning_audit_stuck_rows").Update(float64(stuck))
+	if l.audit != "" {
+		m.Counter("dunning_audit_stuck_total").Inc(1)
+		workflow.GetLogger(ctx).Error("audit trail incomplete; kept in the loan's state and retried", "problems", l.audit)
+	}
+}
+
+// auditPending reports whether audit work is still queued.
+func (l *loan) auditPending() bool {
+	return len(l.st.Outbox)+len(l.st.Cases)+len(l.st.Finals) > 0
+}
+
+// appendLedger appends the queued ledger rows, in batches, until none is new.
+// Rows the store refused for good stay queued (in order) for a later flush;
+// rows queued while the activity ran are appended in the next round.
+func (l *loan) appendLedger(ctx workflow.Context) string {
+	var kept []activities.LedgerEntry
+	problem := ""
+	for len(l.st.Outbox) > 0 {
+		batch := l.st.Outbox
+		var res activities.LedgerResult
+		err := workflow.ExecuteActivity(auditOptions(ctx, fmt.Sprintf("ledger: %d row(s)", len(batch))),
+			acts.AppendLedger, batch).Get(ctx, &res)
+		if err != nil {
+			l.st.Outbox = append(kept, l.st.Outbox...)
+			return fmt.Sprintf("ledger: %d row(s) not written: %s", len(l.st.Outbox), errorKind(err))
+		}
+		refused := map[string]string{}
+		for _, r := range res.Rejected {
+			refused[r.DedupeKey] = r.Reason
+		}
+		for _, e := range batch {
+			if reason, ok := refused[e.DedupeKey]; ok {
+				kept = append(kept, e)
+				problem = fmt.Sprintf("ledger: row %s refused: %s", e.DedupeKey, reason)
+			}
+		}
+		l.st.Outbox = l.st.Outbox[len(batch):]
+	}
+	l.st.Outbox = kept
+	if len(kept) > 1 {
+		problem = fmt.Sprintf("ledger: %d rows refused, the last: %s", len(kept), problem)
+	}
+	return problem
+}
+
+// flushOriginal is flush as first released (runs before hardeningVersion).
+func (l *loan) flushOriginal(ctx workflow.Context) {
 	for len(l.st.Outbox) > 0 {
 		batch := l.st.Outbox
 		err := workflow.ExecuteActivity(ledgerOptions(ctx, fmt.Sprintf("ledger: %d row(s)", len(batch))),
@@ -68,6 +180,107 @@ func (l *loan) flush(ctx workflow.Context) {
 		}
 		l.st.Outbox = l.st.Outbox[len(batch):]
 	}
+}
+
+// openPendingCases opens the queued collections cases, each once.
+func (l *loan) openPendingCases(ctx workflow.Context) string {
+	var kept []activities.CaseRequest
+	problem := ""
+	for len(l.st.Cases) > 0 {
+		req := l.st.Cases[0]
+		l.st.Cases = l.st.Cases[1:]
+		var res activities.CaseResult
+		if err := workflow.ExecuteActivity(auditOptions(ctx, "open collections case: "+req.Reason),
+			acts.OpenCollectionsCase, req).Get(ctx, &res); err != nil {
+			kept = append(kept, req)
+			problem = fmt.Sprintf("case %s not opened: %s", req.DedupeKey, errorKind(err))
+			continue
+		}
+		l.st.CasesOpened = append(l.st.CasesOpened, req.DedupeKey)
+		total := req.OverdueTotal
+		l.recordKeyed(store.KindCaseOpened, req.DedupeKey, &total, map[string]any{
+			"reason": req.Reason, "case_id": res.CaseID, "days_past_due": req.DaysPastDue}, req.OpenedAt)
+	}
+	l.st.Cases = append(kept, l.st.Cases...)
+	return problem
+}
+
+// finalizeNotices writes the final row of every notice whose send did not
+// end with one (skipped by the plan, failed by timeout or error). If the row
+// turns out to be final already (the provider took it and only the answer
+// was lost), the loan learns that outcome.
+func (l *loan) finalizeNotices(ctx workflow.Context) string {
+	var kept []activities.NoticeOutcome
+	problem := ""
+	for len(l.st.Finals) > 0 {
+		o := l.st.Finals[0]
+		l.st.Finals = l.st.Finals[1:]
+		var res activities.NoticeResult
+		if err := workflow.ExecuteActivity(auditOptions(ctx, "notice "+o.Status+": "+o.Key),
+			acts.FinalizeNotice, o).Get(ctx, &res); err != nil {
+			kept = append(kept, o)
+			problem = fmt.Sprintf("notice %s not recorded as %s: %s", o.Key, o.Status, errorKind(err))
+			continue
+		}
+		if res.Status != o.Status {
+			l.settle(o.Key, res.Status)
+		}
+	}
+	l.st.Finals = append(kept, l.st.Finals...)
+	return problem
+}
+
+// settle corrects the status the loan holds for notice key to what the
+// audit table says happened.
+func (l *loan) settle(key, status string) {
+	for i := range l.st.Sent {
+		if l.st.Sent[i].Key == key && l.st.Sent[i].Status != status {
+			if status == activities.StatusSent {
+				l.st.NoticesSent++
+			}
+			l.st.Sent[i].Status = status
+		}
+	}
+}
+
+// errorKind names what went wrong with an activity without its message,
+// which may quote a provider's answer: timed out, or the error's type.
+func errorKind(err error) string {
+	var act *temporal.ActivityError
+	if errors.As(err, &act) {
+		switch act.RetryState() {
+		case enumspb.RETRY_STATE_TIMEOUT:
+			return "gave up: timed out after retries (last: " + errorKind(act.Unwrap()) + ")"
+		case enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED:
+			return "gave up after the last attempt (last: " + errorKind(act.Unwrap()) + ")"
+		}
+	}
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		return "timed out (" + strings.ToLower(strings.TrimPrefix(te.TimeoutType().String(), "TIMEOUT_TYPE_")) + ")"
+	}
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.Type() != "" {
+		return "failed: " + ae.Type()
+	}
+	var ce *temporal.CanceledError
+	if errors.As(err, &ce) {
+		return "canceled"
+	}
+	return "failed"
+}
+
+// failNotice queues the final failed row of a notice whose send activity
+// ended in an error, so the table never keeps it pending.
+func (l *loan) failNotice(req activities.NoticeRequest, err error) {
+	if l.hv < 1 {
+		return
+	}
+	l.st.Finals = append(l.st.Finals, activities.NoticeOutcome{
+		Key: req.Key, LoanID: req.LoanID, CustomerID: req.CustomerID, Channel: req.Channel,
+		Template: req.Template, Locale: req.Locale, Recipient: req.Recipient,
+		Status: activities.StatusFailed, Reason: "send " + errorKind(err),
+	})
 }
 
 // recordCharges writes to the ledger the penalty and late fees posted since
@@ -87,12 +300,15 @@ func (l *loan) recordCharges(ctx workflow.Context, snap policy.Snapshot) {
 			i = len(l.st.Posted) - 1
 		}
 		p := &l.st.Posted[i]
+		now := workflow.Now(ctx)
 		if d := in.PenaltyPosted.Sub(p.Penalty); !d.IsZero() {
-			l.record(ctx, store.KindPenaltyPosted, &d, map[string]any{"seq": in.Seq, "total": in.PenaltyPosted, "days_past_due": in.DaysPastDue})
+			l.recordKeyed(store.KindPenaltyPosted, l.installmentKey(snap.ScheduleVersion, in.Seq), &d,
+				map[string]any{"seq": in.Seq, "total": in.PenaltyPosted, "days_past_due": in.DaysPastDue}, now)
 			p.Penalty = in.PenaltyPosted
 		}
 		if d := in.LateFeePosted.Sub(p.LateFee); !d.IsZero() {
-			l.record(ctx, store.KindLateFeeAssessed, &d, map[string]any{"seq": in.Seq, "total": in.LateFeePosted})
+			l.recordKeyed(store.KindLateFeeAssessed, l.installmentKey(snap.ScheduleVersion, in.Seq), &d,
+				map[string]any{"seq": in.Seq, "total": in.LateFeePosted}, now)
 			p.LateFee = in.LateFeePosted
 		}
 	}
@@ -110,7 +326,7 @@ func (l *loan) sendPoint(ctx workflow.Context, p policy.Point, snap policy.Snaps
 	data := l.noticeData(snap, p.Seq)
 	type pending struct {
 		ch  policy.Channel
-		key string
+		req activities.NoticeRequest
 		f   workflow.Future
 	}
 	var fs []pending
@@ -120,9 +336,18 @@ func (l *loan) sendPoint(ctx workflow.Context, p policy.Point, snap policy.Snaps
 			Key: key, LoanID: l.terms.LoanID, CustomerID: cust.ID, Channel: ch, Template: p.Template,
 			Locale: cust.Locale, Recipient: recipient(cust, ch), Data: data,
 		}
-		fs = append(fs, pending{ch, key, workflow.ExecuteActivity(noticeOptions(ctx, summary+" "+string(ch)), acts.SendNotice, req)})
+		fs = append(fs, pending{ch, req, workflow.ExecuteActivity(noticeOptions(ctx, summary+" "+string(ch)), acts.SendNotice, req)})
 	}
-	if len(p.Skipped) > 0 {
+	if len(p.Skipped) > 0 && l.hv >= 1 {
+		for _, s := range p.Skipped {
+			key := policy.NoticeKey(l.terms.LoanID, p.ScheduleVersion, p.Seq, p.Offset, s.Channel)
+			l.st.Finals = append(l.st.Finals, activities.NoticeOutcome{
+				Key: key, LoanID: l.terms.LoanID, CustomerID: cust.ID, Channel: s.Channel, Template: p.Template,
+				Locale: cust.Locale, Recipient: recipient(cust, s.Channel), Status: activities.StatusSkipped, Reason: s.Reason,
+			})
+			l.st.Sent = append(l.st.Sent, l.sentNotice(ctx, p, key, s.Channel, activities.StatusSkipped))
+		}
+	} else if len(p.Skipped) > 0 {
 		var skips activities.SkipRequest
 		for _, s := range p.Skipped {
 			skips.Notices = append(skips.Notices, activities.SkippedNotice{
@@ -142,7 +367,8 @@ func (l *loan) sendPoint(ctx workflow.Context, p policy.Point, snap policy.Snaps
 		var res activities.NoticeResult
 		status := activities.StatusFailed
 		if err := pf.f.Get(ctx, &res); err != nil {
-			workflow.GetLogger(ctx).Error("notice failed", "key", pf.key, "error", err)
+			workflow.GetLogger(ctx).Error("notice failed", "key", pf.req.Key, "error", err)
+			l.failNotice(pf.req, err)
 		} else {
 			status = res.Status
 			if res.OptOut {
@@ -152,7 +378,7 @@ func (l *loan) sendPoint(ctx workflow.Context, p policy.Point, snap policy.Snaps
 		if status == activities.StatusSent {
 			l.st.NoticesSent++
 		}
-		l.st.Sent = append(l.st.Sent, l.sentNotice(ctx, p, pf.key, pf.ch, status))
+		l.st.Sent = append(l.st.Sent, l.sentNotice(ctx, p, pf.req.Key, pf.ch, status))
 	}
 	switch p.Action {
 	case policy.ActionOpenCase:
@@ -161,7 +387,8 @@ func (l *loan) sendPoint(ctx workflow.Context, p policy.Point, snap policy.Snaps
 		if !l.st.ChargedOff {
 			l.st.ChargedOff = true
 			total := snap.Outstanding.Total
-			l.record(ctx, store.KindChargedOff, &total, map[string]any{"days_past_due": snap.DaysPastDue, "seq": p.Seq})
+			l.recordKeyed(store.KindChargedOff, fmt.Sprintf("v%d", p.ScheduleVersion), &total,
+				map[string]any{"days_past_due": snap.DaysPastDue, "seq": p.Seq}, workflow.Now(ctx))
 		}
 	}
 	if !l.reachable() {
@@ -224,6 +451,7 @@ func (l *loan) sendConfirmations(ctx workflow.Context) {
 			status := activities.StatusFailed
 			if err := workflow.ExecuteActivity(noticeOptions(ctx, c.Template+" "+string(ch)), acts.SendNotice, req).Get(ctx, &res); err != nil {
 				workflow.GetLogger(ctx).Error("confirmation failed", "key", key, "error", err)
+				l.failNotice(req, err)
 			} else {
 				status = res.Status
 				if res.OptOut {
@@ -269,6 +497,18 @@ func (l *loan) optOut(ctx workflow.Context, ch policy.Channel, reason string) {
 	l.record(ctx, store.KindContactUpdated, nil, map[string]any{"opt_out": ch, "reason": reason})
 }
 
+// installmentKey is the natural part of a charge's ledger key: the schedule
+// version and installment it was posted to, then this run's runKey.
+func (l *loan) installmentKey(version, seq int) string {
+	if l.hv < 1 {
+		return ""
+	}
+	return fmt.Sprintf("v%d/s%d/%s", version, seq, l.runKey())
+}
+
+// openCase hands the loan to collectors once per key. From hardeningVersion
+// on the case is queued and opened by flush, so a database outage delays it
+// rather than losing it.
 func (l *loan) openCase(ctx workflow.Context, snap policy.Snapshot, reason, key string) {
 	for _, k := range l.st.CasesOpened {
 		if k == key {
@@ -278,6 +518,15 @@ func (l *loan) openCase(ctx workflow.Context, snap policy.Snapshot, reason, key 
 	req := activities.CaseRequest{LoanID: l.terms.LoanID, CustomerID: l.terms.Customer.ID, Reason: reason,
 		DedupeKey: key, DaysPastDue: snap.DaysPastDue, OverdueTotal: snap.Overdue.Total,
 		Currency: l.terms.Currency, OpenedAt: workflow.Now(ctx)}
+	if l.hv >= 1 {
+		for _, c := range l.st.Cases {
+			if c.DedupeKey == key {
+				return
+			}
+		}
+		l.st.Cases = append(l.st.Cases, req)
+		return
+	}
 	var res activities.CaseResult
 	if err := workflow.ExecuteActivity(ledgerOptions(ctx, "open collections case: "+reason), acts.OpenCollectionsCase, req).Get(ctx, &res); err != nil {
 		workflow.GetLogger(ctx).Error("open case failed", "error", err)

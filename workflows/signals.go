@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"dunning/policy"
@@ -87,13 +88,30 @@ func (s signalChannels) drain(ctx workflow.Context, l *loan) bool {
 	return found
 }
 
+// The signal handlers below serve the Web UI's "Send a Signal" (and the
+// signals of older API versions). A signal cannot answer, so from
+// hardeningVersion on each is checked with the same rules as the update of
+// the same name (actions.go) and a refused one is written to the ledger as
+// signal_rejected with the reason, never dropped silently. Runs before
+// hardeningVersion keep the original handling (ignore and log).
+
 // onPause opens a pause, or changes the open one's reason and end.
 func (l *loan) onPause(ctx workflow.Context, p PauseSignal) {
 	now := workflow.Now(ctx)
-	if p.Until != nil && !p.Until.After(now) {
+	if l.hv >= 1 {
+		if err := l.checkPause(now, p); err != nil {
+			l.rejectSignal(ctx, SignalPause, err)
+			return
+		}
+	} else if p.Until != nil && !p.Until.After(now) {
 		workflow.GetLogger(ctx).Warn("pause ignored: until is not in the future", "until", *p.Until)
 		return
 	}
+	l.applyPause(ctx, p, "")
+}
+
+func (l *loan) applyPause(ctx workflow.Context, p PauseSignal, natural string) {
+	now := workflow.Now(ctx)
 	var until time.Time
 	if p.Until != nil {
 		until = *p.Until
@@ -109,50 +127,68 @@ func (l *loan) onPause(ctx workflow.Context, p PauseSignal) {
 	if p.Until != nil {
 		detail["until"] = *p.Until
 	}
-	l.record(ctx, store.KindPaused, nil, detail)
+	l.recordKeyed(store.KindPaused, natural, nil, detail, now)
 }
 
 // onResume ends the open pause at once.
 func (l *loan) onResume(ctx workflow.Context, r ResumeSignal) {
 	now := workflow.Now(ctx)
-	ps := l.st.History.Pauses
-	n := len(ps)
-	if n == 0 || now.Before(ps[n-1].From) || (!ps[n-1].Until.IsZero() && !now.Before(ps[n-1].Until)) {
+	if l.hv >= 1 {
+		if err := l.checkResume(now, r); err != nil {
+			l.rejectSignal(ctx, SignalResume, err)
+			return
+		}
+	} else if !l.pausedAt(now) {
 		return // not paused
 	}
-	ps[n-1].Until = now
+	l.applyResume(ctx, r, "")
+}
+
+func (l *loan) applyResume(ctx workflow.Context, r ResumeSignal, natural string) {
+	now := workflow.Now(ctx)
+	ps := l.st.History.Pauses
+	ps[len(ps)-1].Until = now
 	l.st.WasPaused = false
-	l.record(ctx, store.KindResumed, nil, map[string]any{"reason": r.Reason})
+	l.recordKeyed(store.KindResumed, natural, nil, map[string]any{"reason": r.Reason}, now)
+}
+
+// pausedAt reports whether the latest pause is open at now.
+func (l *loan) pausedAt(now time.Time) bool {
+	ps := l.st.History.Pauses
+	n := len(ps)
+	return n > 0 && !now.Before(ps[n-1].From) && (ps[n-1].Until.IsZero() || now.Before(ps[n-1].Until))
 }
 
 func (l *loan) onClose(ctx workflow.Context, c CloseSignal) {
-	if l.st.Closed {
+	if l.hv >= 1 {
+		if err := l.checkClose(c); err != nil {
+			l.rejectSignal(ctx, SignalClose, err)
+			return
+		}
+	} else if l.st.Closed {
 		return
 	}
+	l.applyClose(ctx, c, "")
+}
+
+func (l *loan) applyClose(ctx workflow.Context, c CloseSignal, natural string) {
 	l.st.Closed, l.st.CloseReason = true, c.Reason
-	l.record(ctx, store.KindClosed, nil, map[string]any{"reason": c.Reason})
+	l.recordKeyed(store.KindClosed, natural, nil, map[string]any{"reason": c.Reason}, workflow.Now(ctx))
 }
 
 // onContact changes contact details. The API validated them; the workflow
-// checks again and ignores an invalid change rather than break the loan.
+// checks again and does not apply an invalid change rather than break the loan.
 func (l *loan) onContact(ctx workflow.Context, u ContactUpdate) {
-	c := l.terms.Customer
-	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
+	if l.hv >= 1 {
+		c, loc, err := l.checkContact(u)
+		if err != nil {
+			l.rejectSignal(ctx, SignalUpdateContact, err)
+			return
 		}
+		l.applyContact(ctx, u, c, loc, "")
+		return
 	}
-	set(&c.Name, u.Name)
-	set(&c.Phone, u.Phone)
-	set(&c.Email, u.Email)
-	set(&c.PushToken, u.PushToken)
-	set(&c.Locale, u.Locale)
-	set(&c.TimeZone, u.TimeZone)
-	for _, ch := range u.OptOuts {
-		if !slices.Contains(c.OptOuts, ch) {
-			c.OptOuts = append(c.OptOuts, ch)
-		}
-	}
+	c := mergeContact(l.terms.Customer, u)
 	next := l.terms
 	next.Customer = c
 	if err := policy.ValidateContact(c, l.pol, nil); err != nil {
@@ -165,7 +201,33 @@ func (l *loan) onContact(ctx workflow.Context, u ContactUpdate) {
 		workflow.GetLogger(ctx).Warn("contact update ignored", "fields", "customer.time_zone")
 		return
 	}
-	l.terms, l.loc = next, loc
+	l.applyContact(ctx, u, c, loc, "")
+}
+
+// mergeContact is c with the fields u sets; opt-outs only add up.
+func mergeContact(c policy.Customer, u ContactUpdate) policy.Customer {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Name, u.Name)
+	set(&c.Phone, u.Phone)
+	set(&c.Email, u.Email)
+	set(&c.PushToken, u.PushToken)
+	set(&c.Locale, u.Locale)
+	set(&c.TimeZone, u.TimeZone)
+	c.OptOuts = slices.Clone(c.OptOuts)
+	for _, ch := range u.OptOuts {
+		if !slices.Contains(c.OptOuts, ch) {
+			c.OptOuts = append(c.OptOuts, ch)
+		}
+	}
+	return c
+}
+
+func (l *loan) applyContact(ctx workflow.Context, u ContactUpdate, c policy.Customer, loc *time.Location, natural string) {
+	l.terms.Customer, l.loc = c, loc
 	// Which fields changed, never their values: the ledger holds no contact data.
 	changed := []string{}
 	for _, f := range []struct{ name, v string }{{"name", u.Name}, {"phone", u.Phone}, {"email", u.Email},
@@ -174,22 +236,53 @@ func (l *loan) onContact(ctx workflow.Context, u ContactUpdate) {
 			changed = append(changed, f.name)
 		}
 	}
-	l.record(ctx, store.KindContactUpdated, nil, map[string]any{"fields": changed, "opt_outs": c.OptOuts})
+	l.recordKeyed(store.KindContactUpdated, natural, nil, map[string]any{"fields": changed, "opt_outs": c.OptOuts}, workflow.Now(ctx))
 }
 
 // onReschedule replaces the unpaid installments (restructuring); the
 // schedule version in every later notice key grows by one.
 func (l *loan) onReschedule(ctx workflow.Context, r RescheduleSignal) {
 	now := workflow.Now(ctx)
-	snap := l.snapshot(now)
-	if err := policy.ValidateReschedule(l.terms, snap, r.Installments, now, l.loc); err != nil {
+	if l.hv >= 1 {
+		if err := l.checkReschedule(now, r); err != nil {
+			l.rejectSignal(ctx, SignalReschedule, err)
+			return
+		}
+	} else if err := policy.ValidateReschedule(l.terms, l.snapshot(now), r.Installments, now, l.loc); err != nil {
 		workflow.GetLogger(ctx).Warn("reschedule ignored", "error", err.Error())
 		return
 	}
+	l.applyReschedule(ctx, r, "")
+}
+
+func (l *loan) applyReschedule(ctx workflow.Context, r RescheduleSignal, natural string) {
+	now := workflow.Now(ctx)
+	snap := l.snapshot(now)
 	l.st.History.Reschedules = append(l.st.History.Reschedules, policy.Reschedule{At: now, Installments: r.Installments})
-	l.record(ctx, store.KindRescheduled, nil, map[string]any{
+	l.recordKeyed(store.KindRescheduled, natural, nil, map[string]any{
 		"reason": r.Reason, "installments": len(r.Installments), "schedule_version": snap.ScheduleVersion + 1,
-	})
+	}, now)
+}
+
+// rejectSignal writes a refused signal to the ledger with its reason: the
+// error's type and the fields it names. A refused contact update names the
+// fields only, since its problems quote phones and emails.
+func (l *loan) rejectSignal(ctx workflow.Context, name string, err error) {
+	detail := map[string]any{"signal": name}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		detail["type"] = app.Type()
+	}
+	fields := []string{}
+	for _, f := range errorFields(err) {
+		fields = append(fields, f.Field)
+	}
+	detail["fields"] = fields
+	if name != SignalUpdateContact {
+		detail["reason"] = err.Error()
+	}
+	workflow.GetLogger(ctx).Warn("signal rejected", "signal", name, "fields", strings.Join(fields, ","))
+	l.record(ctx, store.KindSignalRejected, nil, detail)
 }
 
 // fieldsOf names the fields a validation error is about, for logs that must

@@ -21,9 +21,17 @@ type State struct {
 	Pending []Confirmation `json:"pending,omitempty"`
 	// Outbox are ledger rows still to append.
 	Outbox []activities.LedgerEntry `json:"outbox,omitempty"`
-	// LedgerSeq numbers ledger rows: the n-th row of a loan has dedupe key
-	// <loan_id>/<n>, so a retried append never doubles.
+	// LedgerSeq numbered the ledger rows of runs before hardeningVersion
+	// (dedupe key <loan_id>/<n>); later rows have keys derived from the event.
 	LedgerSeq int `json:"ledger_seq"`
+	// Cases are collections cases decided but not opened yet.
+	Cases []activities.CaseRequest `json:"cases,omitempty"`
+	// Finals are notice rows still to be written in their final state
+	// (skipped by the plan, failed by an error or a timeout).
+	Finals []activities.NoticeOutcome `json:"finals,omitempty"`
+	// Rules is the version of the money and schedule rules the loan runs
+	// under, chosen when it started and kept for life (0: the original).
+	Rules policy.Rules `json:"rules,omitempty"`
 	// Posted is the penalty and late fee per installment already in the ledger.
 	Posted      []Posted `json:"posted,omitempty"`
 	LastStage   string   `json:"last_stage,omitempty"`

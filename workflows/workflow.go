@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -33,7 +32,24 @@ type loan struct {
 	paidAtStart int
 	nextAt      *time.Time
 	pub         published
+	// hv is the hardening version of this run (see hardeningVersion): 0 for
+	// runs recorded before it, which keep the original behaviour on replay.
+	hv workflow.Version
+	// runID and keySeq make the keys of ledger rows with no natural key.
+	runID  string
+	keySeq int
+	// audit says what is stuck in the audit trail, "" when nothing is.
+	audit string
 }
+
+// hardeningVersion gates everything the hardening release changed in what a
+// running loan does: no message lost at continue-as-new or finish, timers
+// from the moment they start, bounded audit activities whose failures are
+// kept and retried, ledger keys derived from the events, one final row per
+// notice, operator actions validated inside the workflow. A run that started
+// before it replays with the original code paths; the next run (after
+// continue-as-new) takes the new ones.
+const hardeningVersion = "hardening-1"
 
 // LoanWorkflow is the story of one loan: work out where it stands, act on the
 // reminder point that is due, sleep until the next one or until a message
@@ -42,6 +58,20 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 	l, err := newLoan(ctx, in)
 	if err != nil {
 		return policy.Snapshot{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
+	}
+	l.hv = workflow.GetVersion(ctx, hardeningVersion, workflow.DefaultVersion, 1)
+	if l.st.Runs == 1 {
+		// A new loan takes the newest money and schedule rules and keeps them
+		// for life (policy.Rules); a history recorded before rules were
+		// versioned has no marker and keeps the original ones.
+		if v := workflow.GetVersion(ctx, "rules", workflow.DefaultVersion, workflow.Version(policy.LatestRules)); v > 0 {
+			l.st.Rules = policy.Rules(v)
+		}
+	}
+	if !l.st.Rules.OrOriginal().Known() {
+		return policy.Snapshot{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("loan %s runs under rules version %d, which this worker does not know: deploy a newer worker", in.Loan.LoanID, l.st.Rules),
+			"UnknownRules", nil)
 	}
 	if err := l.register(ctx); err != nil {
 		return policy.Snapshot{}, err
@@ -53,8 +83,15 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 	}
 	for {
 		now := workflow.Now(ctx)
-		l.noticePauseExpiry(ctx, now)
+		if l.hv < 1 {
+			l.noticePauseExpiry(ctx, now)
+		}
 		l.sendConfirmations(ctx)
+		if l.hv >= 1 {
+			// Confirmations may have taken minutes: act on the time now.
+			now = workflow.Now(ctx)
+			l.noticePauseExpiry(ctx, now)
+		}
 		snap := l.snapshot(now)
 		l.recordCharges(ctx, snap)
 		if !l.reachable() && workflow.GetVersion(ctx, "case-when-unreachable", workflow.DefaultVersion, 1) >= 1 {
@@ -62,6 +99,10 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 			l.openCase(ctx, snap, "no reachable channel left", l.terms.LoanID+"/unreachable")
 		}
 		l.flush(ctx)
+		if l.hv >= 1 {
+			now = workflow.Now(ctx)
+			snap = l.snapshot(now)
+		}
 
 		if l.st.Closed {
 			return l.finish(ctx)
@@ -73,7 +114,7 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 
 		point, ok := policy.Point{}, false
 		if !snap.Paused {
-			point, ok = policy.NextPoint(l.terms, l.pol, l.loc, snap, l.st.Sent, now)
+			point, ok = policy.NextPointUnder(l.st.Rules.OrOriginal(), l.terms, l.pol, l.loc, snap, l.st.Sent, now)
 		}
 		if ok && !point.At.After(now) {
 			l.sendPoint(ctx, point, snap)
@@ -93,6 +134,14 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 		}
 		l.nextAt = wakeAt
 		snap.NextReminderAt = wakeAt
+		if l.hv >= 1 && l.auditPending() {
+			// Retry what the audit trail has not taken well before the next
+			// point, so rows land soon after the database or a migration is fixed.
+			retry := now.Add(auditRetry)
+			if wakeAt == nil || retry.Before(*wakeAt) {
+				wakeAt, summary = &retry, "retry the audit trail"
+			}
+		}
 		l.publish(ctx, snap, point, ok)
 
 		if l.shouldContinueAsNew(ctx, snap) {
@@ -117,6 +166,7 @@ func newLoan(ctx workflow.Context, in Input) (*loan, error) {
 		wake: workflow.NewBufferedChannel(ctx, 1),
 	}
 	l.signals = newSignalChannels(ctx)
+	l.runID = workflow.GetInfo(ctx).WorkflowExecution.RunID
 	l.paidAtStart = -1
 	return l, nil
 }
@@ -144,35 +194,72 @@ func (l *loan) register(ctx workflow.Context) error {
 	if err != nil {
 		return fmt.Errorf("register update %s: %w", UpdateRepay, err)
 	}
-	return nil
+	return l.registerActions(ctx)
 }
-
-// ErrLoanFinished rejects repayments once the workflow is completing.
-var ErrLoanFinished = errors.New("loan is no longer open: it was paid off or closed")
 
 func (l *loan) validateRepay(ctx workflow.Context, r policy.Repayment) error {
 	for _, old := range l.st.History.Repayments {
 		if old.TxnID == r.TxnID {
+			if err := sameRepayment(old, r); err != nil {
+				return conflict(err)
+			}
 			return nil // a repeat: answered with the balance, changes nothing
 		}
 	}
 	if l.done || l.st.Closed {
-		return ErrLoanFinished
+		return finished()
 	}
-	return policy.ValidateRepayment(l.terms, r, workflow.Now(ctx).Add(clockSkew))
+	now := workflow.Now(ctx)
+	if r.PaidAt.IsZero() {
+		r.PaidAt = now // the handler applies it at the update's time
+	}
+	if err := policy.ValidateRepayment(l.terms, r, now.Add(clockSkew)); err != nil {
+		return rejected(err)
+	}
+	if n := len(l.st.History.Repayments); n >= MaxRepayments {
+		return rejected(policy.ValidationError{{Field: "txn_id", Problem: fmt.Sprintf(
+			"the loan has taken %d repayments, the most one loan takes (MaxRepayments): settle it with the lender's back office", n)}})
+	}
+	return nil
+}
+
+// sameRepayment says how r, a repeat of old's txn_id, differs from it: the
+// lending system reporting one transaction with two amounts has a bug to find,
+// and answering "already applied" would hide it. A repeat without paid_at
+// means "when it was paid", whatever that was.
+func sameRepayment(old, r policy.Repayment) error {
+	var v policy.ValidationError
+	if !r.Amount.Equal(old.Amount) {
+		v = append(v, policy.FieldError{Field: "amount", Problem: fmt.Sprintf(
+			"txn_id %s was already applied with amount %s, not %s", old.TxnID, old.Amount, r.Amount)})
+	}
+	if !r.PaidAt.IsZero() && !r.PaidAt.Equal(old.PaidAt) {
+		v = append(v, policy.FieldError{Field: "paid_at", Problem: fmt.Sprintf(
+			"txn_id %s was already applied as paid at %s, not %s", old.TxnID,
+			old.PaidAt.Format(time.RFC3339), r.PaidAt.Format(time.RFC3339))})
+	}
+	if r.Currency != "" && old.Currency != "" && r.Currency != old.Currency {
+		v = append(v, policy.FieldError{Field: "currency", Problem: fmt.Sprintf(
+			"txn_id %s was already applied in %s, not %s", old.TxnID, old.Currency, r.Currency)})
+	}
+	return v.Err()
 }
 
 // repay applies a repayment and answers with the balance after allocation.
 // A txn_id already applied changes nothing: the answer is the current
-// balance, in which that repayment's allocation is unchanged.
+// balance, in which that repayment's allocation is unchanged. A repayment
+// without paid_at was paid now.
 func (l *loan) repay(ctx workflow.Context, r policy.Repayment) (policy.Snapshot, error) {
 	now := workflow.Now(ctx)
 	for _, old := range l.st.History.Repayments {
 		if old.TxnID == r.TxnID {
 			s := l.snapshot(now)
 			s.NextReminderAt = l.nextAt
-			return s, nil
+			return l.repayAnswer(s, r.TxnID), nil
 		}
+	}
+	if r.PaidAt.IsZero() {
+		r.PaidAt = now
 	}
 	r.Currency = l.terms.Currency
 	l.st.History.Repayments = append(l.st.History.Repayments, r)
@@ -185,7 +272,7 @@ func (l *loan) repay(ctx workflow.Context, r policy.Repayment) (policy.Snapshot,
 			detail["credit"] = a.Credit
 		}
 	}
-	l.recordAt(store.KindRepaymentApplied, &amt, detail, r.PaidAt)
+	l.recordKeyed(store.KindRepaymentApplied, r.TxnID, &amt, detail, r.PaidAt)
 	tmpl := policy.TemplatePaymentReceived
 	if s.State == policy.StatePaidOff {
 		tmpl = policy.TemplatePaidOff
@@ -194,7 +281,26 @@ func (l *loan) repay(ctx workflow.Context, r policy.Repayment) (policy.Snapshot,
 	l.st.Pending = append(l.st.Pending, Confirmation{TxnID: r.TxnID, Template: tmpl, Amount: r.Amount, PaidAt: r.PaidAt})
 	l.wake.SendAsync(true)
 	s.NextReminderAt = l.nextAt
-	return s, nil
+	return l.repayAnswer(s, r.TxnID), nil
+}
+
+// repayAnswer is the snapshot a repay update answers with. Its applied list
+// holds only this repayment's allocation: every update's answer is kept in
+// the loan's history, and the full list (up to MaxRepayments) in each would
+// grow it by hundreds of kilobytes per repayment. The status query lists them
+// all.
+func (l *loan) repayAnswer(s policy.Snapshot, txnID string) policy.Snapshot {
+	if l.hv < 1 {
+		return s
+	}
+	var mine []policy.Allocation
+	for _, a := range s.Applied {
+		if a.TxnID == txnID {
+			mine = append(mine, a)
+		}
+	}
+	s.Applied = mine
+	return s
 }
 
 // asOf is the instant balances are computed at: now, or the latest paid_at
@@ -223,10 +329,42 @@ func (l *loan) snapshot(now time.Time) policy.Snapshot {
 	return s
 }
 
-// finish waits for running update handlers, publishes the final state and
-// completes the workflow.
+// finish publishes the final state and completes the workflow. No message
+// may be lost on the way out: after the last blocking call (an activity, or
+// waiting for update handlers) it drains the signals once more and goes
+// round again if it found any, so it returns only from a workflow task in
+// which nothing new arrived. Audit rows the database refused keep the loan
+// open, retried every auditRetry, until they are written: completing would
+// lose them.
 func (l *loan) finish(ctx workflow.Context) (policy.Snapshot, error) {
 	l.done = true
+	if l.hv < 1 {
+		return l.finishOriginal(ctx)
+	}
+	for {
+		l.sendConfirmations(ctx)
+		l.flush(ctx)
+		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+		if l.signals.drain(ctx, l) || len(l.st.Pending) > 0 {
+			continue
+		}
+		if !l.auditPending() {
+			break
+		}
+		retry := workflow.Now(ctx).Add(auditRetry)
+		l.nextAt = nil
+		l.publish(ctx, l.snapshot(workflow.Now(ctx)), policy.Point{}, false)
+		l.sleep(ctx, workflow.Now(ctx), &retry, "retry the audit trail before completing")
+	}
+	l.nextAt = nil
+	snap := l.snapshot(workflow.Now(ctx))
+	l.publish(ctx, snap, policy.Point{}, false)
+	return snap, nil
+}
+
+// finishOriginal is finish as first released, for the replay of runs that
+// started before hardeningVersion.
+func (l *loan) finishOriginal(ctx workflow.Context) (policy.Snapshot, error) {
 	// Signals that arrived with the one that ended the loan (a close and a
 	// contact update in the same task) are applied and audited, not lost.
 	// Added after the first histories were recorded: gated, as every change
@@ -286,25 +424,44 @@ func (l *loan) shouldContinueAsNew(ctx workflow.Context, snap policy.Snapshot) b
 	return workflow.GetInfo(ctx).GetContinueAsNewSuggested() || paid > l.paidAtStart
 }
 
-// continueAsNew drains every signal and waits for update handlers, so no
-// message is lost across the boundary (sdk-go #533), then starts the next run
-// with the state.
+// continueAsNew starts the next run with the state. Like finish, it returns
+// only from a workflow task in which, after the last blocking call, no signal
+// was waiting (sdk-go #533) and every update handler had finished; what is
+// still to do (confirmations, audit rows, cases) travels in the state.
 func (l *loan) continueAsNew(ctx workflow.Context) error {
-	for l.signals.drain(ctx, l) {
+	if l.hv < 1 {
+		for l.signals.drain(ctx, l) {
+		}
+		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+		l.flush(ctx)
+	} else {
+		for {
+			l.flush(ctx)
+			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+			if !l.signals.drain(ctx, l) {
+				break
+			}
+		}
 	}
-	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	l.flush(ctx)
 	next := Input{Loan: l.terms, Policy: l.pol, State: l.st}
 	return workflow.NewContinueAsNewError(ctx, LoanWorkflow, next)
 }
 
 // sleep waits until wakeAt (forever when nil) or until a signal or an update
-// arrives; the loop then recomputes everything.
+// arrives; the loop then recomputes everything. The timer runs from the
+// moment it starts: whatever blocked since the loop read the clock
+// (confirmations, audit writes) does not make the next notice late.
 func (l *loan) sleep(ctx workflow.Context, now time.Time, wakeAt *time.Time, summary string) {
 	tctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	sel := workflow.NewSelector(ctx)
 	if wakeAt != nil {
+		if l.hv >= 1 {
+			now = workflow.Now(ctx)
+			if !wakeAt.After(now) {
+				return // due already: act on it at once
+			}
+		}
 		d := max(wakeAt.Sub(now), time.Millisecond)
 		sel.AddFuture(workflow.NewTimerWithOptions(tctx, d, workflow.TimerOptions{Summary: summary}), func(workflow.Future) {})
 	}
