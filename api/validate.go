@@ -11,10 +11,6 @@ import (
 	"dunning/workflows"
 )
 
-// ClockSkew is how far in the future a paid_at may lie: the lending system's
-// clock and ours are never exactly equal. The workflow allows the same.
-const ClockSkew = 2 * time.Minute
-
 // CheckLoan validates l (DESIGN.md "Loan") against the policies in reg and
 // the locales hasLocale knows, and returns the policy it runs under. Errors
 // are a policy.ValidationError naming the fields. It has no clock: callers
@@ -47,7 +43,7 @@ func checkLoan(err error, l policy.Loan, reg *policy.Registry) (policy.Policy, e
 // units when the currency is given and known), paid_at given and not in the
 // future. The workflow's validator checks the rest against the loan.
 func CheckRepayment(r policy.Repayment, now time.Time) error {
-	v := fieldErrors(policy.ValidateRepayment(policy.Loan{Currency: r.Currency}, r, now.Add(ClockSkew)))
+	v := fieldErrors(policy.ValidateRepayment(policy.Loan{Currency: r.Currency}, r, now.Add(policy.ClockSkew)))
 	if _, known := policy.MinorUnits(r.Currency); r.Currency != "" && !known {
 		v = append(v, policy.FieldError{Field: "currency", Problem: fmt.Sprintf("unknown ISO 4217 currency %q", r.Currency)})
 	}
@@ -58,11 +54,7 @@ func CheckRepayment(r policy.Repayment, now time.Time) error {
 // and, if given, an end in the future (the workflow ignores a pause that has
 // already ended).
 func CheckPause(p workflows.PauseSignal, now time.Time) error {
-	v := fieldErrors(policy.ValidateReason("reason", p.Reason, false))
-	if p.Until != nil && !p.Until.After(now) {
-		v = append(v, policy.FieldError{Field: "until", Problem: fmt.Sprintf("%s is not in the future", p.Until.Format(time.RFC3339))})
-	}
-	return v.Err()
+	return workflows.CheckPause(p, now)
 }
 
 // CheckClose validates a close: the reason is required, since closing a loan

@@ -202,3 +202,8 @@ func ValidateReason(field, s string, required bool) error {
 	}
 	return nil
 }
+
+// ClockSkew is how far in the future a repayment's paid_at may lie: the
+// lending system's clock, the API's and the workflow's task time are never
+// exactly equal. The API and the workflow's validator allow the same.
+const ClockSkew = 2 * time.Minute

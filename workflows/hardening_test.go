@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
+	sdkpb "go.temporal.io/api/sdk/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -273,6 +276,36 @@ func mustSnap(t *testing.T, in Input, asOf time.Time) policy.Snapshot {
 	return s
 }
 
+// metricsRecorder is a client.MetricsHandler that keeps every gauge value and
+// counter total by name.
+type metricsRecorder struct {
+	mu       sync.Mutex
+	gauges   map[string][]float64
+	counters map[string]int64
+}
+
+func newMetricsRecorder() *metricsRecorder {
+	return &metricsRecorder{gauges: map[string][]float64{}, counters: map[string]int64{}}
+}
+
+type (
+	counterFunc func(int64)
+	gaugeFunc   func(float64)
+	timerFunc   func(time.Duration)
+)
+
+func (f counterFunc) Inc(d int64)                                           { f(d) }
+func (f gaugeFunc) Update(v float64)                                        { f(v) }
+func (f timerFunc) Record(d time.Duration)                                  { f(d) }
+func (m *metricsRecorder) WithTags(map[string]string) client.MetricsHandler { return m }
+func (m *metricsRecorder) Counter(name string) client.MetricsCounter {
+	return counterFunc(func(d int64) { m.mu.Lock(); m.counters[name] += d; m.mu.Unlock() })
+}
+func (m *metricsRecorder) Gauge(name string) client.MetricsGauge {
+	return gaugeFunc(func(v float64) { m.mu.Lock(); m.gauges[name] = append(m.gauges[name], v); m.mu.Unlock() })
+}
+func (m *metricsRecorder) Timer(string) client.MetricsTimer { return timerFunc(func(time.Duration) {}) }
+
 // Item 3: a ledger row the database refuses for good (here: a constraint)
 // does not stall the loan: notices go on, the row stays in the state, the
 // details say so, and it lands once the database takes it.
@@ -290,11 +323,23 @@ func TestRefusedLedgerRowIsKeptAndRetried(t *testing.T) {
 		}
 		return nil
 	})
+	rec := newMetricsRecorder()
+	h.suite.SetMetricsHandler(rec)
 	in := testLoan("L-STUCK", 1, "2027-01-15")
-	var details []string
+	var details string
 	_, err := h.run(in, at("2027-01-01", 9, 0), []*event{
 		{at: at("2027-01-20", 9, 0), do: func(env *testsuite.TestWorkflowEnvironment) {
-			details = append(details, "checked")
+			v, err := env.QueryWorkflow("__temporal_workflow_metadata")
+			if err != nil {
+				t.Errorf("metadata query: %v", err)
+				return
+			}
+			var md sdkpb.WorkflowMetadata
+			if err := v.Get(&md); err != nil {
+				t.Errorf("metadata: %v", err)
+				return
+			}
+			details = md.GetCurrentDetails()
 		}},
 		{at: at("2027-01-25", 9, 0), do: func(*testsuite.TestWorkflowEnvironment) {
 			mu.Lock()
@@ -322,7 +367,13 @@ func TestRefusedLedgerRowIsKeptAndRetried(t *testing.T) {
 		}
 		seen[e.DedupeKey] = true
 	}
-	_ = details
+	if !strings.Contains(details, "AUDIT BEHIND") || !strings.Contains(details, "refused") {
+		t.Errorf("current details while stuck %q, want the audit problem named", details)
+	}
+	g := rec.gauges["dunning_audit_stuck_rows"]
+	if len(g) == 0 || g[len(g)-1] != 0 || rec.counters["dunning_audit_stuck_total"] == 0 || slices.Max(g) == 0 {
+		t.Errorf("metrics: gauge %v, counter %d; want stuck rows counted, then 0", g, rec.counters["dunning_audit_stuck_total"])
+	}
 }
 
 // Item 3: a database that is down for hours: the audit activities give up
@@ -653,5 +704,71 @@ func TestRepaymentWithoutPaidAtIsPaidNow(t *testing.T) {
 	}
 	if o.err != nil || len(o.snap.Applied) != 1 || !o.snap.Applied[0].PaidAt.Equal(when) {
 		t.Fatalf("answer %+v, %v; want paid at %s", o.snap.Applied, o.err, when)
+	}
+}
+
+// Items 10–13: hostile input that reached the workflow through the Web UI
+// or an old client is refused by the validators (updates) and audited
+// (signals); the loan goes on and takes the next good repayment.
+func TestHostileInputIsRefusedInsideTheWorkflow(t *testing.T) {
+	h := newHarness(t)
+	in := testLoan("L-HOSTILE", 2, "2027-01-15")
+	many := make([]policy.Installment, policy.MaxInstallments+1)
+	for i := range many {
+		many[i] = policy.Installment{Seq: i + 3, DueDate: policy.MustDate("2027-03-01").AddDays(i),
+			Principal: decimal.RequireFromString("1.00"), Interest: decimal.Zero, Fee: decimal.Zero}
+	}
+	bigToken := strings.Repeat("x", 1<<20)
+	cases := []struct {
+		name  string
+		upd   string
+		arg   any
+		field string
+	}{
+		{"NUL in a name", UpdateContact, ContactUpdate{Name: "张\x00伟"}, "name"},
+		{"1 MiB push token", UpdateContact, ContactUpdate{PushToken: bigToken}, "push_token"},
+		{"1 MiB name", UpdateContact, ContactUpdate{Name: strings.Repeat("名", 1<<18)}, "name"},
+		{"601 installments", UpdateReschedule, RescheduleSignal{Reason: "x", Installments: many}, "installments"},
+		{"reason with a control character", UpdateClose, CloseSignal{Reason: "sold\x1b[2J"}, "reason"},
+		{"paid_at in year 1", UpdateRepay, policy.Repayment{TxnID: "T-old", Amount: decimal.RequireFromString("5.00"),
+			PaidAt: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Second)}, "paid_at"},
+		{"txn id ..", UpdateRepay, policy.Repayment{TxnID: "..", Amount: decimal.RequireFromString("5.00"),
+			PaidAt: at("2027-01-05", 9, 0)}, "txn_id"},
+	}
+	outs := make([]outcome, len(cases))
+	var events []*event
+	for i, c := range cases {
+		events = append(events, h.update(at("2027-01-05", 9, i), c.upd, fmt.Sprintf("u%d", i), c.arg, &outs[i]))
+		// The same as a signal (repay has none).
+		if c.upd != UpdateRepay {
+			events = append(events, signal(at("2027-01-05", 10, i), c.upd, c.arg))
+		}
+	}
+	var good outcome
+	events = append(events,
+		h.update(at("2027-01-06", 9, 0), UpdateRepay, "good", policy.Repayment{TxnID: "T-good",
+			Amount: decimal.RequireFromString("5.00"), PaidAt: at("2027-01-06", 9, 0)}, &good),
+		signal(at("2027-01-07", 9, 0), SignalClose, CloseSignal{Reason: "test over"}))
+	if _, err := h.run(in, at("2027-01-01", 9, 0), events); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		var app *temporal.ApplicationError
+		if !errors.As(outs[i].err, &app) || app.Type() != ErrTypeRejected {
+			t.Errorf("%s: %v, want %s", c.name, outs[i].err, ErrTypeRejected)
+			continue
+		}
+		if f := ErrorFields(app); len(f) == 0 || !strings.HasPrefix(f[0].Field, c.field) {
+			t.Errorf("%s: fields %+v, want %s", c.name, f, c.field)
+		}
+	}
+	if n := len(h.store.ledgerKinds(store.KindSignalRejected)); n != len(cases)-2 {
+		t.Errorf("%d signal_rejected rows, want %d", n, len(cases)-2)
+	}
+	if good.err != nil || len(h.store.ledgerKinds(store.KindRepaymentApplied)) != 1 {
+		t.Errorf("the good repayment after the hostile ones: %v", good.err)
+	}
+	if n := len(h.store.ledgerKinds(store.KindContactUpdated)); n != 0 {
+		t.Errorf("%d contact updates applied", n)
 	}
 }

@@ -57,6 +57,14 @@ func (l *loan) publish(ctx workflow.Context, snap policy.Snapshot, p policy.Poin
 	pub := published{state: snap.State, bucket: snap.Bucket, dpd: snap.DaysPastDue,
 		outstanding: snap.Outstanding.Total.String(), next: next, set: true}
 	pub.details = details(snap, p, hasPoint, l.loc)
+	if l.auditPending() {
+		// An operator sees at once that the audit trail is behind, and why.
+		n := len(l.st.Outbox) + len(l.st.Cases) + len(l.st.Finals)
+		pub.details += fmt.Sprintf(" · AUDIT BEHIND: %d write(s) waiting, retried hourly", n)
+		if l.audit != "" {
+			pub.details += " (" + l.audit + ")"
+		}
+	}
 	if pub == l.pub {
 		return
 	}

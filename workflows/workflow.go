@@ -13,10 +13,6 @@ import (
 	"dunning/store"
 )
 
-// clockSkew is how far in the future a repayment's paid_at may be: the
-// lending system's clock and the workflow's task time are never exactly equal.
-const clockSkew = 2 * time.Minute
-
 // acts is only a name holder for activity method references.
 var acts *activities.Activities
 
@@ -213,7 +209,7 @@ func (l *loan) validateRepay(ctx workflow.Context, r policy.Repayment) error {
 	if r.PaidAt.IsZero() {
 		r.PaidAt = now // the handler applies it at the update's time
 	}
-	if err := policy.ValidateRepayment(l.terms, r, now.Add(clockSkew)); err != nil {
+	if err := policy.ValidateRepayment(l.terms, r, now.Add(policy.ClockSkew)); err != nil {
 		return rejected(err)
 	}
 	if n := len(l.st.History.Repayments); n >= MaxRepayments {
