@@ -170,8 +170,9 @@ func TestLoanOverHTTP(t *testing.T) {
 	s.recordHistory(workflows.WorkflowID(l.LoanID), started["run_id"], "http-partial-duplicate-full")
 }
 
-// Operators steer a loan: pause, resume, contact update, close.
-func TestOperatorSignalsOverHTTP(t *testing.T) {
+// Operators steer a loan over HTTP: every action is an update the workflow
+// validates, answered with the snapshot after it or the workflow's refusal.
+func TestOperatorActionsOverHTTP(t *testing.T) {
 	s := newStack(t)
 	queue := queueName(t)
 	w := s.startWorker(queue)
@@ -184,45 +185,69 @@ func TestOperatorSignalsOverHTTP(t *testing.T) {
 	if code := call(t, srv, "POST", "/v1/loans", l, &started); code != http.StatusCreated {
 		t.Fatalf("start: %d", code)
 	}
-	state := func() string {
-		var snap map[string]any
-		call(t, srv, "GET", "/v1/loans/"+l.LoanID, nil, &snap)
-		return fmt.Sprint(snap["state"])
+	path := "/v1/loans/" + l.LoanID
+	type answer struct {
+		State           string `json:"state"`
+		ScheduleVersion int    `json:"schedule_version"`
+		Error           string `json:"error"`
+		Fields          []policy.FieldError
 	}
-	if code := call(t, srv, "POST", "/v1/loans/"+l.LoanID+"/pause", map[string]string{"reason": "hardship review"}, nil); code != http.StatusAccepted {
-		t.Fatalf("pause: %d", code)
-	}
-	eventually(t, 10*time.Second, "paused", func() (bool, string) { st := state(); return st == "paused", st })
-	if code := call(t, srv, "POST", "/v1/loans/"+l.LoanID+"/resume", map[string]string{"reason": "done"}, nil); code != http.StatusAccepted {
-		t.Fatalf("resume: %d", code)
-	}
-	eventually(t, 10*time.Second, "overdue again", func() (bool, string) { st := state(); return st == "overdue", st })
-	if code := call(t, srv, "PUT", "/v1/loans/"+l.LoanID+"/contact", map[string]any{"opt_outs": []string{"push"}}, nil); code != http.StatusAccepted {
-		t.Fatalf("contact: %d", code)
-	}
-	if code := call(t, srv, "PUT", "/v1/loans/"+l.LoanID+"/contact", map[string]any{"phone": "not-a-phone"}, nil); code != http.StatusBadRequest {
-		t.Errorf("bad contact phone: %d, want 400", code)
-	}
-	if code := call(t, srv, "POST", "/v1/loans/"+l.LoanID+"/close", map[string]string{"reason": "sold"}, nil); code != http.StatusAccepted {
-		t.Fatalf("close: %d", code)
+	for _, c := range []struct {
+		name, method, path string
+		body               any
+		code               int
+		state, field       string
+	}{
+		{"resume a loan not paused", "POST", "/resume", map[string]string{"reason": "x"}, http.StatusConflict, "", ""},
+		{"pause", "POST", "/pause", map[string]string{"reason": "hardship review"}, http.StatusOK, policy.StatePaused, ""},
+		{"resume", "POST", "/resume", map[string]string{"reason": "done"}, http.StatusOK, policy.StateOverdue, ""},
+		{"opt out of push", "PUT", "/contact", map[string]any{"opt_outs": []string{"push"}}, http.StatusOK, policy.StateOverdue, ""},
+		{"bad phone (API)", "PUT", "/contact", map[string]any{"phone": "not-a-phone"}, http.StatusBadRequest, "", "phone"},
+		{"reschedule into the past (workflow)", "POST", "/reschedule", map[string]any{"reason": "x", "installments": []map[string]any{
+			{"seq": 3, "due_date": policy.LocalDate(time.Now(), time.UTC).AddDays(-2).String(), "principal": "1.00", "interest": "0.00", "fee": "0.00"}}},
+			http.StatusUnprocessableEntity, "", "installments[0].due_date"},
+		{"reschedule", "POST", "/reschedule", map[string]any{"reason": "extension", "installments": []map[string]any{
+			{"seq": 3, "due_date": policy.LocalDate(time.Now(), time.UTC).AddDays(40).String(), "principal": "2000.00", "interest": "10.00", "fee": "0.00"}}},
+			http.StatusOK, policy.StateCurrent, ""},
+		{"close without reason", "POST", "/close", map[string]string{}, http.StatusBadRequest, "", "reason"},
+		{"close", "POST", "/close", map[string]string{"reason": "sold"}, http.StatusOK, policy.StateClosed, ""},
+		{"close again", "POST", "/close", map[string]string{"reason": "sold"}, http.StatusConflict, "", ""},
+	} {
+		var got answer
+		code := call(t, srv, c.method, path+c.path, c.body, &got)
+		if code != c.code {
+			t.Fatalf("%s: %d %+v, want %d", c.name, code, got, c.code)
+		}
+		if c.state != "" && got.State != c.state {
+			t.Errorf("%s: answered state %s, want %s", c.name, got.State, c.state)
+		}
+		if c.field != "" && (len(got.Fields) == 0 || got.Fields[0].Field != c.field) {
+			t.Errorf("%s: fields %+v, want %s", c.name, got.Fields, c.field)
+		}
 	}
 	run := s.c.GetWorkflow(context.Background(), workflows.WorkflowID(l.LoanID), started["run_id"])
 	var final policy.Snapshot
 	if err := run.Get(context.Background(), &final); err != nil {
 		t.Fatal(err)
 	}
-	if final.State != policy.StateClosed {
-		t.Errorf("final state %s, want closed", final.State)
+	if final.State != policy.StateClosed || final.ScheduleVersion != 1 {
+		t.Errorf("final state %s version %d, want closed after one reschedule", final.State, final.ScheduleVersion)
 	}
 	ledger, _ := s.store.LedgerByLoan(context.Background(), l.LoanID)
 	kinds := map[string]int{}
 	for _, e := range ledger {
 		kinds[e.Kind]++
+		if e.Kind == store.KindPaused && !strings.Contains(e.DedupeKey, "/update/") {
+			t.Errorf("paused row key %s is not the update's", e.DedupeKey)
+		}
 	}
-	for _, k := range []string{"paused", "resumed", "contact_updated", "closed"} {
+	for _, k := range []string{"paused", "resumed", "contact_updated", "rescheduled", "closed"} {
 		if kinds[k] != 1 {
 			t.Errorf("ledger %s rows = %d, want 1 (%v)", k, kinds[k], kinds)
 		}
 	}
-	s.recordHistory(workflows.WorkflowID(l.LoanID), started["run_id"], "http-pause-resume-contact-close")
+	if kinds[store.KindSignalRejected] != 0 {
+		t.Errorf("refused updates left %d rows", kinds[store.KindSignalRejected])
+	}
+	s.recordHistory(workflows.WorkflowID(l.LoanID), started["run_id"], "http-operator-updates")
 }

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -81,11 +83,31 @@ func (s *stack) recordHistory(workflowID, runID, name string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		s.t.Fatal(err)
 	}
-	path := filepath.Join(dir, "history-"+name+".json")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		s.t.Fatal(err)
+	// A recorded history is never overwritten: it is what a loan running
+	// today did, and the replay test must keep proving that the code replays
+	// it. A new recording gets the date and, if needed, a number.
+	base := filepath.Join(dir, "history-"+name+"-"+time.Now().UTC().Format("20060102"))
+	for i := 1; ; i++ {
+		path := base + ".json"
+		if i > 1 {
+			path = fmt.Sprintf("%s-%d.json", base, i)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if _, err := f.Write(b); err != nil {
+			s.t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			s.t.Fatal(err)
+		}
+		s.t.Logf("recorded %d events to %s", len(hist.Events), path)
+		return
 	}
-	s.t.Logf("recorded %d events to %s", len(hist.Events), path)
 }
 
 func queueName(t *testing.T) string { return testenv.Queue(t) }

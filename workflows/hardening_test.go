@@ -772,3 +772,52 @@ func TestHostileInputIsRefusedInsideTheWorkflow(t *testing.T) {
 		t.Errorf("%d contact updates applied", n)
 	}
 }
+
+// A repayment that settles an installment while the loan is still sending
+// its first (catch-up) point ends the run all the same: the count of
+// settled installments is taken when the run begins.
+func TestSettledDuringTheFirstPointContinuesAsNew(t *testing.T) {
+	h := newHarness(t)
+	in := testLoan("L-EARLY", 2, "2027-01-15")
+	start := at("2027-01-17", 11, 0) // D+2: the catch-up point goes out at once
+	if _, err := h.run(in, start, []*event{
+		h.repay(start, "T-1", "1045.00", start),
+		signal(at("2027-01-20", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if h.runs < 2 {
+		t.Errorf("runs = %d, want a continue-as-new after installment 1 was settled", h.runs)
+	}
+}
+
+// Signals that wait together (here: sent while a ledger write runs, drained
+// after it) are applied with the close last, so a contact change sent
+// before a close is applied rather than refused as too late.
+func TestDrainedSignalsApplyTheCloseLast(t *testing.T) {
+	h := newHarness(t)
+	var env *testsuite.TestWorkflowEnvironment
+	hs := h.withHooks(&env)
+	sent := false
+	hs.setHook(func(e store.LedgerEntry) error {
+		if e.Kind == store.KindPaused && !sent {
+			sent = true
+			env.SignalWorkflow(SignalUpdateContact, ContactUpdate{Email: "new@example.cn"})
+			env.SignalWorkflow(SignalClose, CloseSignal{Reason: "sold"})
+		}
+		return nil
+	})
+	in := testLoan("L-ORDER", 1, "2027-01-15")
+	snap, err := h.run(in, at("2027-01-01", 9, 0), []*event{
+		signal(at("2027-01-05", 9, 0), SignalPause, PauseSignal{Reason: "dispute"}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.State != policy.StateClosed {
+		t.Fatalf("state %s", snap.State)
+	}
+	if n := len(h.store.ledgerKinds(store.KindContactUpdated)); n != 1 {
+		t.Errorf("%d contact updates applied (refused: %d), want 1", n, len(h.store.ledgerKinds(store.KindSignalRejected)))
+	}
+}

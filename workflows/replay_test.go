@@ -1,7 +1,12 @@
 package workflows
 
 import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/worker"
@@ -17,8 +22,16 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) < 3 {
-		t.Fatalf("found %d recorded histories in testdata/, want at least 3", len(files))
+	// What the replay must cover, by the names the e2e tests record under.
+	for _, topic := range []string{"penalty", "charge-off", "pause-resume", "operator-updates", "continue-as-new",
+		"partial-duplicate-full", "restart-paid-off"} {
+		found := false
+		for _, f := range files {
+			found = found || strings.Contains(filepath.Base(f), topic)
+		}
+		if !found {
+			t.Errorf("no recorded history for %q in testdata/", topic)
+		}
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
@@ -28,5 +41,44 @@ func TestReplayRecordedHistories(t *testing.T) {
 				t.Fatalf("replay %s: %v", f, err)
 			}
 		})
+	}
+}
+
+// TestRecordedHistoriesAreNeverRewritten: a recorded history is evidence of
+// what loans did, so it is never changed or removed; testdata/SHA256SUMS
+// lists every one with its hash. A new recording gets a new name (the
+// recorder never overwrites) and is added to the list by hand.
+func TestRecordedHistoriesAreNeverRewritten(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "SHA256SUMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	listed := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		sum, name, ok := strings.Cut(sc.Text(), "  ")
+		if !ok {
+			t.Fatalf("SHA256SUMS: bad line %q", sc.Text())
+		}
+		listed[name] = true
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Errorf("%s is listed but unreadable (removed?): %v", name, err)
+			continue
+		}
+		got := sha256.Sum256(b)
+		if hex.EncodeToString(got[:]) != sum {
+			t.Errorf("%s was rewritten: its hash is not the one recorded", name)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", "history-*.json"))
+	for _, f := range files {
+		if !listed[filepath.Base(f)] {
+			t.Errorf("%s is not in testdata/SHA256SUMS: add it (sha256sum %s >> SHA256SUMS)", filepath.Base(f), filepath.Base(f))
+		}
 	}
 }

@@ -28,8 +28,18 @@ func newSignalChannels(ctx workflow.Context) signalChannels {
 	}
 }
 
-// addTo makes sel wake on any signal and apply it.
+// addTo makes sel wake on any signal and apply it. When several are waiting
+// in one task the selector takes them in the order added: from
+// hardeningVersion on a close comes last, so a contact update or a pause
+// sent just before a close is applied rather than refused as too late.
 func (s signalChannels) addTo(ctx workflow.Context, sel workflow.Selector, l *loan) {
+	addClose := func() {
+		sel.AddReceive(s.close, func(c workflow.ReceiveChannel, _ bool) {
+			var r CloseSignal
+			c.Receive(ctx, &r)
+			l.onClose(ctx, r)
+		})
+	}
 	sel.AddReceive(s.pause, func(c workflow.ReceiveChannel, _ bool) {
 		var p PauseSignal
 		c.Receive(ctx, &p)
@@ -40,11 +50,9 @@ func (s signalChannels) addTo(ctx workflow.Context, sel workflow.Selector, l *lo
 		c.Receive(ctx, &r)
 		l.onResume(ctx, r)
 	})
-	sel.AddReceive(s.close, func(c workflow.ReceiveChannel, _ bool) {
-		var r CloseSignal
-		c.Receive(ctx, &r)
-		l.onClose(ctx, r)
-	})
+	if l.hv < 1 {
+		addClose()
+	}
 	sel.AddReceive(s.contact, func(c workflow.ReceiveChannel, _ bool) {
 		var u ContactUpdate
 		c.Receive(ctx, &u)
@@ -55,6 +63,9 @@ func (s signalChannels) addTo(ctx workflow.Context, sel workflow.Selector, l *lo
 		c.Receive(ctx, &r)
 		l.onReschedule(ctx, r)
 	})
+	if l.hv >= 1 {
+		addClose()
+	}
 }
 
 // drain applies every signal already buffered; it reports whether it found any.
@@ -70,10 +81,15 @@ func (s signalChannels) drain(ctx workflow.Context, l *loan) bool {
 		l.onResume(ctx, r)
 		found, r = true, ResumeSignal{}
 	}
-	var c CloseSignal
-	for s.close.ReceiveAsync(&c) {
-		l.onClose(ctx, c)
-		found, c = true, CloseSignal{}
+	drainClose := func() {
+		var c CloseSignal
+		for s.close.ReceiveAsync(&c) {
+			l.onClose(ctx, c)
+			found, c = true, CloseSignal{}
+		}
+	}
+	if l.hv < 1 {
+		drainClose()
 	}
 	var u ContactUpdate
 	for s.contact.ReceiveAsync(&u) {
@@ -84,6 +100,9 @@ func (s signalChannels) drain(ctx workflow.Context, l *loan) bool {
 	for s.reschedule.ReceiveAsync(&rs) {
 		l.onReschedule(ctx, rs)
 		found, rs = true, RescheduleSignal{}
+	}
+	if l.hv >= 1 {
+		drainClose() // last, as in addTo
 	}
 	return found
 }

@@ -69,6 +69,11 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 			fmt.Sprintf("loan %s runs under rules version %d, which this worker does not know: deploy a newer worker", in.Loan.LoanID, l.st.Rules),
 			"UnknownRules", nil)
 	}
+	if l.hv >= 1 {
+		// Count what was settled when the run began: a repayment that arrives
+		// while the first point is being sent still ends the run.
+		l.paidAtStart = paidCount(l.snapshot(workflow.Now(ctx)))
+	}
 	if err := l.register(ctx); err != nil {
 		return policy.Snapshot{}, err
 	}
@@ -405,15 +410,21 @@ func (l *loan) noticePauseExpiry(ctx workflow.Context, now time.Time) {
 	l.st.WasPaused = paused
 }
 
-// shouldContinueAsNew is true when the server suggests it or an installment
-// was settled in this run, so a 30-year loan's history stays small.
-func (l *loan) shouldContinueAsNew(ctx workflow.Context, snap policy.Snapshot) bool {
+// paidCount is the number of installments paid in full.
+func paidCount(snap policy.Snapshot) int {
 	paid := 0
 	for _, in := range snap.Installments {
 		if in.Status == policy.StatusPaid {
 			paid++
 		}
 	}
+	return paid
+}
+
+// shouldContinueAsNew is true when the server suggests it or an installment
+// was settled in this run, so a 30-year loan's history stays small.
+func (l *loan) shouldContinueAsNew(ctx workflow.Context, snap policy.Snapshot) bool {
+	paid := paidCount(snap)
 	if l.paidAtStart < 0 {
 		l.paidAtStart = paid
 	}

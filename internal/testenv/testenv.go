@@ -88,9 +88,10 @@ func Queue(t testing.TB) string {
 	return fmt.Sprintf("test-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano())
 }
 
-// StartWorker runs the loan workflow and the real activities, sending to
+// StartWorker runs the loan workflow and the real activities over st (the
+// test's database, or a wrapper that injects faults), sending to
 // sink, on queue; it is stopped when the test ends (or earlier by the caller).
-func StartWorker(t testing.TB, c client.Client, st *store.Store, tmpl *templates.Renderer, sink *channels.DevSink, queue string) worker.Worker {
+func StartWorker(t testing.TB, c client.Client, st activities.Store, tmpl *templates.Renderer, sink *channels.DevSink, queue string) worker.Worker {
 	t.Helper()
 	w := worker.New(c, queue, worker.Options{})
 	workflows.Register(w, &activities.Activities{
