@@ -1,8 +1,9 @@
 // Package api is the lending system's HTTP API (DESIGN.md "HTTP API"): start
-// a loan, report a repayment, read a loan's balance, steer it with signals,
-// and read its notices and audit timeline. Handlers are thin: decode, validate,
-// call Temporal, encode. The Temporal operations themselves (StartLoan, Status,
-// Repay, Signal) are exported so the starter CLI behaves exactly as the API.
+// a loan, report a repayment, read a loan's balance, steer it with operator
+// actions (Temporal updates the workflow validates), and read its notices and
+// audit timeline. Handlers are thin: decode, validate, call Temporal, encode.
+// The Temporal operations themselves (StartLoan, Status, Repay, Update) are
+// exported so the starter CLI behaves exactly as the API.
 //
 // Routes and answers (every error is {"error": "...", "fields": [{"field",
 // "problem"}]}, fields only for bad input):
@@ -10,15 +11,16 @@
 //	POST /v1/loans                     201 {loan_id, workflow_id, run_id}; 200 same if already running;
 //	                                   400 naming the fields; 409 if the id belongs to a finished loan
 //	GET  /v1/loans/{id}                200 the workflow's snapshot JSON as it sends it; 404
-//	POST /v1/loans/{id}/repayments     {txn_id, amount, paid_at?, currency?}: 200 snapshot after allocation;
-//	                                   400 invalid on its face; 422 refused by the workflow's validator;
-//	                                   404; 409 loan paid off or closed (200 with the final balance
-//	                                   when the txn_id was already applied)
-//	POST /v1/loans/{id}/pause          {reason?, until?}   202 {"status":"accepted"}; 400; 404; 409
-//	POST /v1/loans/{id}/resume         {reason?}           202; 404; 409
-//	POST /v1/loans/{id}/close          {reason}            202; 400; 404; 409
-//	PUT  /v1/loans/{id}/contact        workflows.ContactUpdate: 202; 400; 404; 409
-//	POST /v1/loans/{id}/reschedule     workflows.RescheduleSignal: 202; 400; 404; 409
+//	POST /v1/loans/{id}/repayments     {txn_id, amount, paid_at?, currency?}: 200 snapshot after allocation
+//	                                   (applied: this repayment only); 400 invalid on its face; 422 refused
+//	                                   by the workflow's validator; 404; 409 loan paid off or closed (200
+//	                                   with the final balance when the txn_id was already applied), or
+//	                                   txn_id already applied with another amount or paid_at
+//	POST /v1/loans/{id}/pause          {reason?, until?}   200 snapshot; 400; 404; 409; 422
+//	POST /v1/loans/{id}/resume         {reason?}           200; 400; 404; 409 (also: not paused)
+//	POST /v1/loans/{id}/close          {reason}            200; 400; 404; 409
+//	PUT  /v1/loans/{id}/contact        workflows.ContactUpdate: 200; 400; 404; 409; 422
+//	POST /v1/loans/{id}/reschedule     workflows.RescheduleSignal: 200; 400; 404; 409; 422
 //	GET  /v1/loans/{id}/notices        200 list of notice attempts (empty for an unknown loan)
 //	GET  /v1/loans/{id}/audit          200 timeline JSON; ?format=csv as text/csv
 //	GET  /healthz                      200 {"status":"ok","checks":{"temporal":…,"database":…}}
@@ -33,16 +35,21 @@
 //     v1.51 drops the server's "started" flag, so only FAIL lets the server say
 //     which of the two happened, without a racy describe-then-start. See
 //     StartOptions.
-//   - A repayment's update id is "repay/<txn_id>", so the server deduplicates a
-//     repeated report too and, after the loan completed, still answers it with
-//     the first outcome; failing that, the final snapshot's applied list says
-//     whether the txn_id was applied (200) or not (409).
-//   - Signals are sent only to a running workflow (describe first): a signal to
-//     a finished loan would be accepted by nobody, so it answers 409, not 202.
-//   - The reschedule signal is exposed over HTTP so restructuring needs no
-//     Temporal access. Its installments are checked against the loan's current
-//     snapshot (currency, today, installments already paid) with the workflow's
-//     own rule, because the workflow can only ignore a bad reschedule.
+//   - A repayment's update id is "repay/<txn_id>/<hash of amount, paid_at,
+//     currency>" (RepayUpdateID), so the server deduplicates a repeated report
+//     and, after the loan completed, still answers it with the first outcome,
+//     while the same txn_id with another content reaches the validator (409).
+//     Failing that, the final snapshot's applied list says whether the txn_id
+//     was applied (200), with other content (409), or not (409).
+//   - Operator actions are updates with validators: the caller gets the
+//     workflow's own verdict — 200 with the snapshot after the change, 422
+//     (workflows.ErrTypeRejected) or 409 (ErrTypeLoanFinished,
+//     ErrTypeConflict) with the fields — never a 202 for a request the
+//     workflow then drops. Errors cross as typed application errors with the
+//     fields as details; no message text is parsed. An Idempotency-Key header
+//     makes a retried action one update ("<action>/<key>").
+//   - The reschedule's installments are checked by the workflow against the
+//     loan as it stands (currency, today, installments already paid): 422.
 //   - Every /v1 route needs "Authorization: Bearer <token>" when Deps.Token is
 //     set (compared in constant time); /healthz and /metrics stay open for
 //     probes and scrapers.
