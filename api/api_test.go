@@ -2,18 +2,22 @@ package api
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shopspring/decimal"
@@ -321,47 +325,215 @@ func TestStatus(t *testing.T) {
 	}
 }
 
-func TestRepay(t *testing.T) {
-	validatorSaid := func(err error) func(*fakeTemporal) {
-		return func(f *fakeTemporal) { f.updateErr = workflowError(err) }
+// doKey sends a request with an Idempotency-Key header (none when key is "").
+func (ta *testAPI) doKey(t *testing.T, method, path, body, key string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	if ta.token != "" {
+		req.Header.Set("Authorization", "Bearer "+ta.token)
+	}
+	rec := httptest.NewRecorder()
+	ta.h.ServeHTTP(rec, req)
+	return rec
+}
+
+// mustJSON is v as the workflow sends it: encoding/json, as the data
+// converter's JSON payloads.
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// wantRawBody checks that a 200 answer is want's JSON byte for byte: the API
+// passes the workflow's JSON on unchanged.
+func wantRawBody(t *testing.T, rec *httptest.ResponseRecorder, want any) {
+	t.Helper()
+	if got, w := rec.Body.String(), mustJSON(t, want)+"\n"; got != w {
+		t.Errorf("body\n%s\nwant the workflow's JSON\n%s", got, w)
+	}
+}
+
+// wantErrorBody checks that an error answer is exactly {"error": msg}, with
+// "fields": fields when there are any.
+func wantErrorBody(t *testing.T, rec *httptest.ResponseRecorder, msg string, fields []policy.FieldError) {
+	t.Helper()
+	want := map[string]any{"error": msg}
+	if len(fields) > 0 {
+		want["fields"] = fields
+	}
+	var w, got any
+	if err := json.Unmarshal([]byte(mustJSON(t, want)), &w); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatalf("answer is not JSON: %v\n%s", err, rec.Body)
+	}
+	if !reflect.DeepEqual(got, w) {
+		t.Errorf("body\n%s\nwant\n%s", strings.TrimSpace(rec.Body.String()), mustJSON(t, want))
+	}
+}
+
+// errorOf is the "error" of an error answer.
+func errorOf(t *testing.T, rec *httptest.ResponseRecorder) string {
+	t.Helper()
+	s, _ := decode(t, rec)["error"].(string)
+	return s
+}
+
+// The update ids of a repayment of T-9, RepayUpdateID's formula computed
+// outside Go: "repay/T-9/" and the first 8 bytes, in hex, of
+// sha256(amount "|" paid_at in UTC, RFC 3339 with nanoseconds, or "" "|" currency).
+const (
+	idT9At0100Z  = "repay/T-9/c7dd5cd846c9c219" // sha256("100|2026-12-08T01:00:00Z|")
+	idT9NoPaidAt = "repay/T-9/2ef66184f7fff199" // sha256("100||")
+	idT9CNY      = "repay/T-9/00888822f3a0c718" // sha256("100||CNY")
+	idT9Nanos    = "repay/T-9/1824f3eaaad5f9a3" // sha256("100|2026-12-08T01:00:00.5Z|")
+)
+
+func TestRepayUpdateID(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	at := time.Date(2026, 12, 8, 9, 0, 0, 0, cst)
 	tests := []struct {
-		name       string
-		loan       string
-		status     enumspb.WorkflowExecutionStatus
-		applied    []string
-		setup      func(*fakeTemporal)
-		body       string
-		wantCode   int
-		wantFields []string
-		wantError  string
-		wantUpdate bool
+		name string
+		r    policy.Repayment
+		want string
 	}{
-		{name: "applied", loan: "L-1", body: `{"txn_id":"T-9","amount":"100.00","paid_at":"2026-12-08T09:00:00+08:00"}`,
-			wantCode: 200, wantUpdate: true},
-		{name: "paid_at defaults to now", loan: "L-1", body: `{"txn_id":"T-9","amount":"100"}`, wantCode: 200, wantUpdate: true},
-		{name: "zero amount", loan: "L-1", body: `{"txn_id":"T-9","amount":"0"}`, wantCode: 400, wantFields: []string{"amount"}},
-		{name: "negative amount", loan: "L-1", body: `{"txn_id":"T-9","amount":"-5.00"}`, wantCode: 400, wantFields: []string{"amount"}},
-		{name: "amount not a number", loan: "L-1", body: `{"txn_id":"T-9","amount":"100,00"}`, wantCode: 400, wantFields: []string{"amount"}},
-		{name: "no txn_id", loan: "L-1", body: `{"amount":"1.00"}`, wantCode: 400, wantFields: []string{"txn_id"}},
-		{name: "unknown field", loan: "L-1", body: `{"txn_id":"T-9","amount":"1.00","amt":"1"}`, wantCode: 400, wantFields: []string{"amt"}},
-		{name: "paid in the future", loan: "L-1", body: `{"txn_id":"T-9","amount":"1.00","paid_at":"2026-12-09T10:00:00+08:00"}`,
-			wantCode: 400, wantFields: []string{"paid_at"}},
-		{name: "unknown currency", loan: "L-1", body: `{"txn_id":"T-9","amount":"1.00","currency":"XYZ"}`, wantCode: 400, wantFields: []string{"currency"}},
-		{name: "malformed JSON", loan: "L-1", body: `{"txn_id":`, wantCode: 400, wantFields: []string{""}},
-		{name: "validator rejects", loan: "L-1", body: `{"txn_id":"T-9","amount":"1.005"}`,
-			setup:    validatorSaid(policy.ValidationError{{Field: "amount", Problem: "1.005 has more decimals than CNY allows (2)"}}),
-			wantCode: 422, wantFields: []string{"amount"}, wantError: "amount: 1.005 has more decimals than CNY allows (2)", wantUpdate: true},
-		{name: "validator: loan finishing", loan: "L-1", body: `{"txn_id":"T-9","amount":"1.00"}`,
-			setup: validatorSaid(workflows.ErrLoanFinished), wantCode: 409, wantError: "loan is no longer open", wantUpdate: true},
-		{name: "unknown loan", loan: "L-404", body: `{"txn_id":"T-9","amount":"1.00"}`, wantCode: 404,
-			wantError: "loan L-404 not found", wantUpdate: true},
-		{name: "paid off", loan: "L-1", status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, body: `{"txn_id":"T-9","amount":"1.00"}`,
-			wantCode: 409, wantError: "loan is no longer open", wantUpdate: true},
-		{name: "paid off, repeated txn", loan: "L-1", status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, applied: []string{"T-1", "T-9"},
-			body: `{"txn_id":"T-9","amount":"100.00"}`, wantCode: 200, wantUpdate: true},
-		{name: "temporal down", loan: "L-1", setup: func(f *fakeTemporal) { f.down = true }, body: `{"txn_id":"T-9","amount":"1.00"}`,
-			wantCode: 503, wantError: "temporal unavailable"},
+		{"paid_at", policy.Repayment{TxnID: "T-9", Amount: d("100.00"), PaidAt: at}, idT9At0100Z},
+		{"same amount written otherwise", policy.Repayment{TxnID: "T-9", Amount: d("100"), PaidAt: at}, idT9At0100Z},
+		{"same instant in UTC", policy.Repayment{TxnID: "T-9", Amount: d("100.0"), PaidAt: at.UTC()}, idT9At0100Z},
+		{"without paid_at", policy.Repayment{TxnID: "T-9", Amount: d("100.00")}, idT9NoPaidAt},
+		{"with currency", policy.Repayment{TxnID: "T-9", Amount: d("100.00"), Currency: "CNY"}, idT9CNY},
+		{"fractions of a second count", policy.Repayment{TxnID: "T-9", Amount: d("100"), PaidAt: at.Add(500 * time.Millisecond)}, idT9Nanos},
+		{"another amount", policy.Repayment{TxnID: "T-9", Amount: d("1")}, "repay/T-9/213fbf118a1a5e9b"},
+		{"another txn_id", policy.Repayment{TxnID: "T-10", Amount: d("100")}, "repay/T-10/2ef66184f7fff199"},
+	}
+	for _, tt := range tests {
+		if got := RepayUpdateID(tt.r); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestRepay(t *testing.T) {
+	// answer is what the repay update returns: the balance after this
+	// repayment, unlike the status query's snapshot (no applied list).
+	answer := snapshot("L-1", "CNY", "T-9")
+	answer.Outstanding.Total = d("968.5")
+	finalSnap := snapshot("L-1", "CNY", "T-1", "T-9") // each 100 paid at 2026-12-08T09:00:00+08:00
+	finalSnap.State = policy.StatePaidOff
+	amountField := policy.FieldError{Field: "amount", Problem: "1.005 has more decimals than CNY allows (2)"}
+	currencyField := policy.FieldError{Field: "currency", Problem: "USD is not the loan's currency (CNY)"}
+	paidAtField := policy.FieldError{Field: "paid_at", Problem: "more than 1826 days before the loan's first due date"}
+	conflictFields := policy.ValidationError{{Field: "amount", Problem: "txn_id T-9 was already applied with amount 100, not 90"}}
+	const finishedMsg = "loan is no longer open: it was paid off or closed (loan L-1)"
+	const paid0900 = "2026-12-08T09:00:00+08:00"
+	tests := []struct {
+		name    string
+		loan    string                          // "" is L-1
+		status  enumspb.WorkflowExecutionStatus // of L-1; unset is running
+		refuse  error                           // what the workflow's validator returns
+		setup   func(*fakeTemporal)
+		body    string
+		key     string // Idempotency-Key
+		want    int
+		wantMsg string // the error, exactly
+		// wantPrefix: the error starts with it (400, 503)
+		wantPrefix string
+		wantFields []policy.FieldError // compared whole for refusals
+		wantNames  []string            // field names of a 400
+		wantID     string              // the update sent, "" none
+		wantPaidAt string              // the update's PaidAt (RFC 3339), "" zero
+		wantAmount string
+		wantBody   any // the 200 answer; nil is answer
+		queries    int // status queries made
+	}{
+		{name: "applied", body: `{"txn_id":"T-9","amount":"100.00","paid_at":"` + paid0900 + `"}`,
+			want: 200, wantID: idT9At0100Z, wantPaidAt: paid0900, wantAmount: "100"},
+		{name: "paid_at in UTC: the same update id", body: `{"txn_id":"T-9","amount":"100","paid_at":"2026-12-08T01:00:00Z"}`,
+			want: 200, wantID: idT9At0100Z, wantPaidAt: "2026-12-08T01:00:00Z", wantAmount: "100"},
+		{name: "without paid_at: zero PaidAt, the workflow's time", body: `{"txn_id":"T-9","amount":"100.00"}`,
+			want: 200, wantID: idT9NoPaidAt, wantAmount: "100"},
+		{name: "with currency", body: `{"txn_id":"T-9","amount":"100","currency":"CNY"}`,
+			want: 200, wantID: idT9CNY, wantAmount: "100"},
+		{name: "an Idempotency-Key does not change the update id", body: `{"txn_id":"T-9","amount":"100.00"}`, key: "K-1",
+			want: 200, wantID: idT9NoPaidAt, wantAmount: "100"},
+		{name: "paid_at within the clock skew", body: `{"txn_id":"T-9","amount":"100","paid_at":"2026-12-08T10:01:00+08:00"}`,
+			want: 200, wantID: "repay/T-9/395277a86e4a9ecd" /* sha256("100|2026-12-08T02:01:00Z|") */, wantPaidAt: "2026-12-08T10:01:00+08:00", wantAmount: "100"},
+
+		// What the API refuses on its face: 400, nothing sent.
+		{name: "zero amount", body: `{"txn_id":"T-9","amount":"0"}`, want: 400, wantNames: []string{"amount"}},
+		{name: "negative amount", body: `{"txn_id":"T-9","amount":"-5.00"}`, want: 400, wantNames: []string{"amount"}},
+		{name: "amount not a number", body: `{"txn_id":"T-9","amount":"100,00"}`, want: 400, wantNames: []string{"amount"}},
+		{name: "no txn_id", body: `{"amount":"1.00"}`, want: 400, wantNames: []string{"txn_id"}},
+		{name: "unknown field", body: `{"txn_id":"T-9","amount":"1.00","amt":"1"}`, want: 400, wantNames: []string{"amt"}},
+		{name: "paid beyond the clock skew", body: `{"txn_id":"T-9","amount":"1.00","paid_at":"2026-12-08T10:02:01+08:00"}`,
+			want: 400, wantNames: []string{"paid_at"}},
+		{name: "paid in the future", body: `{"txn_id":"T-9","amount":"1.00","paid_at":"2026-12-09T10:00:00+08:00"}`,
+			want: 400, wantNames: []string{"paid_at"}},
+		{name: "unknown currency", body: `{"txn_id":"T-9","amount":"1.00","currency":"XYZ"}`, want: 400, wantNames: []string{"currency"}},
+		{name: "malformed JSON", body: `{"txn_id":`, want: 400, wantNames: []string{""}},
+
+		// The workflow refuses: the fields come from the error's details.
+		{name: "rejected: 422 with the fields", body: `{"txn_id":"T-9","amount":"1.005"}`,
+			refuse: wfRejected(amountField), want: 422, wantMsg: amountField.Error(),
+			wantFields: []policy.FieldError{amountField}, wantID: "repay/T-9/6c98845a84fa2637" /* sha256("1.005||") */, wantAmount: "1.005"},
+		{name: "rejected: every field, in order", body: `{"txn_id":"T-9","amount":"1.00","currency":"USD","paid_at":"2020-01-01T00:00:00Z"}`,
+			refuse: wfRejected(currencyField, paidAtField), want: 422,
+			wantMsg:    policy.ValidationError{currencyField, paidAtField}.Error(),
+			wantFields: []policy.FieldError{currencyField, paidAtField},
+			wantID:     "repay/T-9/c5e39deb3ab173e0" /* sha256("1|2020-01-01T00:00:00Z|USD") */, wantPaidAt: "2020-01-01T00:00:00Z", wantAmount: "1"},
+		{name: "rejected without fields", body: `{"txn_id":"T-9","amount":"1.00"}`,
+			refuse: wfRefusal(workflows.ErrTypeRejected, errors.New("the loan takes no more repayments")), want: 422,
+			wantMsg: "the loan takes no more repayments", wantID: "repay/T-9/213fbf118a1a5e9b", wantAmount: "1"},
+		{name: "conflict: 409 with the fields", body: `{"txn_id":"T-9","amount":"90"}`,
+			refuse: wfConflict(conflictFields), want: 409, wantMsg: conflictFields.Error(), wantFields: conflictFields,
+			wantID: "repay/T-9/1dbf39194f23a300" /* sha256("90||") */, wantAmount: "90"},
+		{name: "loan finishing: 409 after reading the balance", body: `{"txn_id":"T-9","amount":"1.00"}`,
+			refuse: wfFinished(), want: 409, wantMsg: finishedMsg, wantID: "repay/T-9/213fbf118a1a5e9b", wantAmount: "1", queries: 1},
+
+		// The workflow completed (paid off or closed): the update is not
+		// found; the final snapshot says whether the txn_id was applied.
+		{name: "paid off: a new repayment", status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+			body: `{"txn_id":"T-9","amount":"1.00"}`, want: 409, wantMsg: finishedMsg,
+			wantID: "repay/T-9/213fbf118a1a5e9b", wantAmount: "1", queries: 1},
+		{name: "paid off: a repeat without paid_at", status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+			setup: func(f *fakeTemporal) { f.snapshot["loan-L-1"] = finalSnap },
+			body:  `{"txn_id":"T-9","amount":"100.00"}`, want: 200, wantBody: finalSnap,
+			wantID: idT9NoPaidAt, wantAmount: "100", queries: 1},
+		{name: "paid off: a repeat with the same paid_at in another offset", status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+			setup: func(f *fakeTemporal) { f.snapshot["loan-L-1"] = finalSnap },
+			body:  `{"txn_id":"T-9","amount":"100","paid_at":"2026-12-08T01:00:00Z"}`, want: 200, wantBody: finalSnap,
+			wantID: idT9At0100Z, wantPaidAt: "2026-12-08T01:00:00Z", wantAmount: "100", queries: 1},
+		{name: "paid off: the txn_id with another amount", status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+			setup: func(f *fakeTemporal) { f.snapshot["loan-L-1"] = finalSnap },
+			body:  `{"txn_id":"T-9","amount":"90.00"}`, want: 409,
+			wantMsg: "txn_id T-9 was already applied with amount 100 paid at " + paid0900,
+			wantID:  "repay/T-9/1dbf39194f23a300", wantAmount: "90", queries: 1},
+		{name: "paid off: the txn_id with another paid_at", status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+			setup: func(f *fakeTemporal) { f.snapshot["loan-L-1"] = finalSnap },
+			body:  `{"txn_id":"T-9","amount":"100","paid_at":"2026-12-08T08:00:00+08:00"}`, want: 409,
+			wantMsg:    "txn_id T-9 was already applied with amount 100 paid at " + paid0900,
+			wantID:     "repay/T-9/23b16fed44a75a06", // sha256("100|2026-12-08T00:00:00Z|")
+			wantPaidAt: "2026-12-08T08:00:00+08:00", wantAmount: "100", queries: 1},
+		{name: "paid off: the balance cannot be read", status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+			setup: func(f *fakeTemporal) { f.queryErr = errDown },
+			body:  `{"txn_id":"T-9","amount":"100"}`, want: 503, wantPrefix: "temporal unavailable, try again later: ",
+			wantID: idT9NoPaidAt, wantAmount: "100", queries: 1},
+
+		{name: "unknown loan", loan: "L-404", body: `{"txn_id":"T-9","amount":"1.00"}`, want: 404,
+			wantMsg: "loan L-404 not found", wantID: "repay/T-9/213fbf118a1a5e9b", wantAmount: "1"},
+		{name: "temporal down", setup: func(f *fakeTemporal) { f.down = true }, body: `{"txn_id":"T-9","amount":"1.00"}`,
+			want: 503, wantPrefix: "temporal unavailable, try again later: ", wantID: "repay/T-9/213fbf118a1a5e9b", wantAmount: "1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -370,39 +542,75 @@ func TestRepay(t *testing.T) {
 			if st == enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED {
 				st = enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 			}
-			ta.tc.add("L-1", st, snapshot("L-1", "CNY", tt.applied...))
+			ta.tc.add("L-1", st, snapshot("L-1", "CNY"))
+			ta.tc.answer, ta.tc.updateErr = answer, tt.refuse
 			if tt.setup != nil {
 				tt.setup(ta.tc)
 			}
-			rec := ta.do(t, "POST", "/v1/loans/"+tt.loan+"/repayments", tt.body)
-			wantCode(t, rec, tt.wantCode)
-			got := decode(t, rec)
-			if tt.wantCode == 200 {
-				if got["loan_id"] != "L-1" || got["outstanding"].(map[string]any)["total"] != "1068.50" {
-					t.Errorf("snapshot %s", rec.Body)
+			loan := cmp.Or(tt.loan, "L-1")
+			rec := ta.doKey(t, "POST", "/v1/loans/"+loan+"/repayments", tt.body, tt.key)
+			wantCode(t, rec, tt.want)
+			switch {
+			case tt.want == 200:
+				wantRawBody(t, rec, cmp.Or[any](tt.wantBody, answer))
+			case tt.wantPrefix != "":
+				if msg := errorOf(t, rec); !strings.HasPrefix(msg, tt.wantPrefix) {
+					t.Errorf("error %q, want it to start with %q", msg, tt.wantPrefix)
 				}
-			}
-			if tt.wantFields != nil {
-				if fields := fieldsOf(t, rec); !slices.Equal(fields, tt.wantFields) {
-					t.Errorf("fields %q, want %q", fields, tt.wantFields)
+				if names := fieldsOf(t, rec); !slices.Equal(names, tt.wantNames) {
+					t.Errorf("fields %q, want %q", names, tt.wantNames)
 				}
-			}
-			if tt.wantError != "" && !strings.Contains(got["error"].(string), tt.wantError) {
-				t.Errorf("error %q, want it to contain %q", got["error"], tt.wantError)
-			}
-			_, updates, _ := ta.tc.calls()
-			if tt.wantUpdate != (updates == 1) {
-				t.Fatalf("%d updates sent, want update %v", updates, tt.wantUpdate)
-			}
-			if updates == 1 {
-				u := ta.tc.updates[0]
-				r := u.Args[0].(policy.Repayment)
-				if u.UpdateName != workflows.UpdateRepay || u.UpdateID != "repay/T-9" || u.WorkflowID != "loan-"+tt.loan || r.TxnID != "T-9" {
-					t.Errorf("update %+v", u)
+			case tt.want == 400:
+				if msg := errorOf(t, rec); !strings.HasPrefix(msg, "invalid repayment: ") {
+					t.Errorf("error %q", msg)
 				}
-				if r.PaidAt.IsZero() || r.PaidAt.After(now) {
-					t.Errorf("paid_at %v", r.PaidAt)
+				if names := fieldsOf(t, rec); !slices.Equal(names, tt.wantNames) {
+					t.Errorf("fields %q, want %q; %s", names, tt.wantNames, rec.Body)
 				}
+			default:
+				wantErrorBody(t, rec, tt.wantMsg, tt.wantFields)
+			}
+			if tt.want == 503 && rec.Header().Get("Retry-After") != "5" {
+				t.Errorf("503 with Retry-After %q", rec.Header().Get("Retry-After"))
+			}
+			if ta.tc.queries != tt.queries {
+				t.Errorf("%d status queries, want %d", ta.tc.queries, tt.queries)
+			}
+			starts, updates, signals := ta.tc.calls()
+			if starts+signals != 0 {
+				t.Errorf("%d starts %d signals", starts, signals)
+			}
+			if tt.wantID == "" {
+				if updates != 0 {
+					t.Errorf("%d updates sent, want none: %+v", updates, ta.tc.updates)
+				}
+				return
+			}
+			if updates != 1 {
+				t.Fatalf("%d updates sent, want 1", updates)
+			}
+			u := ta.tc.updates[0]
+			if u.UpdateName != workflows.UpdateRepay || u.UpdateID != tt.wantID || u.WorkflowID != "loan-"+loan ||
+				u.RunID != "" || u.WaitForStage != client.WorkflowUpdateStageCompleted || len(u.Args) != 1 {
+				t.Fatalf("update %s id %q to %s run %q stage %v with %d args; want %s id %q to loan-%s, completed, 1 arg",
+					u.UpdateName, u.UpdateID, u.WorkflowID, u.RunID, u.WaitForStage, len(u.Args), workflows.UpdateRepay, tt.wantID, loan)
+			}
+			r, ok := u.Args[0].(policy.Repayment)
+			if !ok {
+				t.Fatalf("update argument %T, want policy.Repayment", u.Args[0])
+			}
+			if r.TxnID != "T-9" || !r.Amount.Equal(d(tt.wantAmount)) {
+				t.Errorf("repayment %+v, want T-9 of %s", r, tt.wantAmount)
+			}
+			if tt.wantPaidAt == "" {
+				if !r.PaidAt.IsZero() {
+					t.Errorf("paid_at %v, want zero: the workflow's time", r.PaidAt)
+				}
+			} else if want, _ := time.Parse(time.RFC3339, tt.wantPaidAt); !r.PaidAt.Equal(want) {
+				t.Errorf("paid_at %v, want %s", r.PaidAt, tt.wantPaidAt)
+			}
+			if got := RepayUpdateID(r); got != u.UpdateID {
+				t.Errorf("update id %q is not RepayUpdateID of its argument (%q)", u.UpdateID, got)
 			}
 		})
 	}
@@ -418,124 +626,419 @@ func TestRepayRetriesAfterContinueAsNew(t *testing.T) {
 		rec := ta.do(t, "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T-1","amount":"1.00"}`)
 		wantCode(t, rec, tt.wantCode)
 		if _, updates, _ := ta.tc.calls(); updates != tt.wantUpdates {
-			t.Errorf("%d lost: %d updates sent, want %d", tt.lost, updates, tt.wantUpdates)
+			t.Fatalf("%d lost: %d updates sent, want %d", tt.lost, updates, tt.wantUpdates)
+		}
+		// The retry is the same update: the server deduplicates it.
+		if a, b := ta.tc.updates[0], ta.tc.updates[1]; a.UpdateID != b.UpdateID || a.UpdateID != "repay/T-1/213fbf118a1a5e9b" {
+			t.Errorf("%d lost: update ids %q then %q", tt.lost, a.UpdateID, b.UpdateID)
+		}
+		if tt.wantCode == 200 {
+			wantRawBody(t, rec, snapshot("L-1", "CNY"))
 		}
 	}
 }
 
-func TestSignals(t *testing.T) {
+// TestOperatorActions: pause, resume, close, contact and reschedule are
+// updates of the same name, answered with the workflow's snapshot, or its
+// typed refusal.
+func TestOperatorActions(t *testing.T) {
+	// answer is what the workflow's update returns; the status query would
+	// answer another snapshot (not paused, no notices), so a 200 shows it
+	// is the update's.
+	answer := snapshot("L-1", "CNY")
+	answer.Paused, answer.NoticesSent = true, 4
+	argType := map[string]reflect.Type{
+		workflows.UpdatePause:      reflect.TypeFor[workflows.PauseSignal](),
+		workflows.UpdateResume:     reflect.TypeFor[workflows.ResumeSignal](),
+		workflows.UpdateClose:      reflect.TypeFor[workflows.CloseSignal](),
+		workflows.UpdateContact:    reflect.TypeFor[workflows.ContactUpdate](),
+		workflows.UpdateReschedule: reflect.TypeFor[workflows.RescheduleSignal](),
+	}
+	// soon passes the API's check (after now) but not the workflow's, whose
+	// clock has moved on by the time it validates.
+	soon := now.Add(30 * time.Second).Format(time.RFC3339)
+	untilField := policy.FieldError{Field: "until", Problem: soon + " is not in the future"}
+	zoneField := policy.FieldError{Field: "time_zone", Problem: `unknown time zone "America/Ciudad_Juarez"`}
+	dueField := policy.FieldError{Field: "installments[0].due_date", Problem: "must be after today (2026-12-09)"}
+	key128 := "K" + strings.Repeat("k", policy.MaxTxnIDLen-1)
+	const (
+		finishedMsg = "loan is no longer open: it was paid off or closed (loan L-1)"
+		unavailable = "temporal unavailable, try again later: "
+		ins         = `{"seq":3,"due_date":"2027-02-01","principal":"2085.00","interest":"0.00","fee":"0.00"}`
+	)
 	tests := []struct {
-		name, path, method, body string
-		loanStatus               enumspb.WorkflowExecutionStatus
-		wantCode                 int
-		wantFields               []string
-		wantSignal               string
-		wantArg                  string
+		name    string
+		method  string                          // "" is POST
+		path    string                          // under /v1/loans/
+		key     string                          // Idempotency-Key
+		body    string                          //
+		status  enumspb.WorkflowExecutionStatus // of L-1; unset is running
+		refuse  error                           // what the workflow's validator returns
+		down    bool
+		want    int
+		wantMsg string // the error, exactly
+		// wantPrefix: the error starts with it (400, 503)
+		wantPrefix string
+		wantFields []policy.FieldError // of a refusal, compared whole
+		wantNames  []string            // field names of a 400
+		wantUpdate string              // the update sent, "" none
+		wantID     string              // its id
+		wantArg    string              // its argument as JSON
 	}{
-		{name: "pause", path: "/v1/loans/L-1/pause", body: `{"reason":"hardship","until":"2026-12-20T00:00:00+08:00"}`,
-			wantCode: 202, wantSignal: workflows.SignalPause, wantArg: `{"reason":"hardship","until":"2026-12-20T00:00:00+08:00"}`},
-		{name: "pause with no body", path: "/v1/loans/L-1/pause", body: ``, wantCode: 202, wantSignal: workflows.SignalPause, wantArg: `{"reason":""}`},
-		{name: "pause until the past", path: "/v1/loans/L-1/pause", body: `{"reason":"x","until":"2026-12-01T00:00:00+08:00"}`,
-			wantCode: 400, wantFields: []string{"until"}},
-		{name: "pause bad until", path: "/v1/loans/L-1/pause", body: `{"until":"tomorrow"}`, wantCode: 400, wantFields: []string{"until"}},
-		{name: "resume", path: "/v1/loans/L-1/resume", body: `{}`, wantCode: 202, wantSignal: workflows.SignalResume, wantArg: `{}`},
-		{name: "close", path: "/v1/loans/L-1/close", body: `{"reason":"sold to agency"}`, wantCode: 202,
-			wantSignal: workflows.SignalClose, wantArg: `{"reason":"sold to agency"}`},
-		{name: "close without reason", path: "/v1/loans/L-1/close", body: `{}`, wantCode: 400, wantFields: []string{"reason"}},
-		{name: "close blank reason", path: "/v1/loans/L-1/close", body: `{"reason":"  "}`, wantCode: 400, wantFields: []string{"reason"}},
-		{name: "close unknown key", path: "/v1/loans/L-1/close", body: `{"reason":"x","why":"y"}`, wantCode: 400, wantFields: []string{"why"}},
-		{name: "close unknown loan", path: "/v1/loans/L-404/close", body: `{"reason":"x"}`, wantCode: 404},
-		{name: "close finished loan", path: "/v1/loans/L-1/close", body: `{"reason":"x"}`,
-			loanStatus: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, wantCode: 409},
-		{name: "contact", method: "PUT", path: "/v1/loans/L-1/contact", body: `{"phone":"+8613900139000","opt_outs":["push"]}`,
-			wantCode: 202, wantSignal: workflows.SignalUpdateContact, wantArg: `{"phone":"+8613900139000","opt_outs":["push"]}`},
-		{name: "contact bad phone", method: "PUT", path: "/v1/loans/L-1/contact", body: `{"phone":"139 0013 9000"}`,
-			wantCode: 400, wantFields: []string{"phone"}},
-		{name: "contact bad email and zone", method: "PUT", path: "/v1/loans/L-1/contact", body: `{"email":"x@","time_zone":"Nowhere/City"}`,
-			wantCode: 400, wantFields: []string{"email", "time_zone"}},
-		{name: "contact locale without templates", method: "PUT", path: "/v1/loans/L-1/contact", body: `{"locale":"de"}`,
-			wantCode: 400, wantFields: []string{"locale"}},
-		{name: "contact unknown opt-out", method: "PUT", path: "/v1/loans/L-1/contact", body: `{"opt_outs":["fax"]}`,
-			wantCode: 400, wantFields: []string{"opt_outs[0]"}},
-		{name: "contact empty", method: "PUT", path: "/v1/loans/L-1/contact", body: `{}`, wantCode: 400, wantFields: []string{""}},
-		{name: "contact unknown loan", method: "PUT", path: "/v1/loans/L-404/contact", body: `{"name":"王芳"}`, wantCode: 404},
-		{name: "contact with POST", method: "POST", path: "/v1/loans/L-1/contact", body: `{"name":"王芳"}`, wantCode: 405},
+		// pause
+		{name: "pause", path: "L-1/pause", body: `{"reason":"hardship","until":"2026-12-20T00:00:00+08:00"}`, want: 200,
+			wantUpdate: workflows.UpdatePause, wantArg: `{"reason":"hardship","until":"2026-12-20T00:00:00+08:00"}`},
+		{name: "pause with no body", path: "L-1/pause", want: 200, wantUpdate: workflows.UpdatePause, wantArg: `{"reason":""}`},
+		{name: "pause with an Idempotency-Key", path: "L-1/pause", key: "K-2026-12-08.1", body: `{"reason":"hardship"}`, want: 200,
+			wantUpdate: workflows.UpdatePause, wantID: "pause/K-2026-12-08.1", wantArg: `{"reason":"hardship"}`},
+		{name: "pause with an Idempotency-Key of 128 bytes", path: "L-1/pause", key: key128, want: 200,
+			wantUpdate: workflows.UpdatePause, wantID: "pause/" + key128, wantArg: `{"reason":""}`},
+		{name: "pause until the past", path: "L-1/pause", body: `{"reason":"x","until":"2026-12-01T00:00:00+08:00"}`, want: 400,
+			wantPrefix: "invalid pause: until: 2026-12-01T00:00:00+08:00 is not in the future", wantNames: []string{"until"}},
+		{name: "pause until now", path: "L-1/pause", body: `{"until":"2026-12-08T10:00:00+08:00"}`, want: 400,
+			wantPrefix: "invalid pause: until: ", wantNames: []string{"until"}},
+		{name: "pause until 366 days ahead", path: "L-1/pause", body: `{"until":"2027-12-09T10:00:00+08:00"}`, want: 200,
+			wantUpdate: workflows.UpdatePause, wantArg: `{"reason":"","until":"2027-12-09T10:00:00+08:00"}`},
+		{name: "pause until more than 366 days ahead", path: "L-1/pause", body: `{"until":"2027-12-09T10:00:01+08:00"}`, want: 400,
+			wantPrefix: "invalid pause: until: 2027-12-09T10:00:01+08:00 is more than 366 days ahead", wantNames: []string{"until"}},
+		{name: "pause until not a time", path: "L-1/pause", body: `{"until":"tomorrow"}`, want: 400,
+			wantPrefix: "invalid pause: ", wantNames: []string{"until"}},
+		{name: "pause reason with a control character", path: "L-1/pause", body: `{"reason":"hard\u0007ship"}`, want: 400,
+			wantPrefix: "invalid pause: ", wantNames: []string{"reason"}},
+		{name: "pause with a bad Idempotency-Key", path: "L-1/pause", key: "../K-1", want: 400,
+			wantPrefix: `invalid pause: Idempotency-Key: "../K-1": must start with a letter or a digit`, wantNames: []string{"Idempotency-Key"}},
+		{name: "pause with an Idempotency-Key of 129 bytes", path: "L-1/pause", key: key128 + "k", want: 400,
+			wantPrefix: "invalid pause: Idempotency-Key: ", wantNames: []string{"Idempotency-Key"}},
+		{name: "pause with an Idempotency-Key holding a space", path: "L-1/pause", key: "K 1", want: 400,
+			wantPrefix: "invalid pause: Idempotency-Key: ", wantNames: []string{"Idempotency-Key"}},
+		{name: "pause refused by the workflow", path: "L-1/pause", body: `{"until":"` + soon + `"}`, refuse: wfRejected(untilField),
+			want: 422, wantMsg: untilField.Error(), wantFields: []policy.FieldError{untilField},
+			wantUpdate: workflows.UpdatePause, wantArg: `{"reason":"","until":"` + soon + `"}`},
+		{name: "pause a finishing loan", path: "L-1/pause", body: `{"reason":"x"}`, refuse: wfFinished(), want: 409, wantMsg: finishedMsg,
+			wantUpdate: workflows.UpdatePause, wantArg: `{"reason":"x"}`},
+		{name: "pause a completed loan", path: "L-1/pause", body: `{"reason":"x"}`, status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+			want: 409, wantMsg: finishedMsg, wantUpdate: workflows.UpdatePause, wantArg: `{"reason":"x"}`},
+		{name: "pause an unknown loan", path: "L-404/pause", body: `{"reason":"x"}`, want: 404, wantMsg: "loan L-404 not found",
+			wantUpdate: workflows.UpdatePause, wantArg: `{"reason":"x"}`},
+		{name: "pause with temporal down", path: "L-1/pause", key: "K-1", down: true, want: 503, wantPrefix: unavailable,
+			wantUpdate: workflows.UpdatePause, wantID: "pause/K-1", wantArg: `{"reason":""}`},
+
+		// resume
+		{name: "resume", path: "L-1/resume", want: 200, wantUpdate: workflows.UpdateResume, wantArg: `{}`},
+		{name: "resume with a reason and an Idempotency-Key", path: "L-1/resume", key: "r1", body: `{"reason":"customer called"}`, want: 200,
+			wantUpdate: workflows.UpdateResume, wantID: "resume/r1", wantArg: `{"reason":"customer called"}`},
+		{name: "resume reason with NUL", path: "L-1/resume", body: `{"reason":"a\u0000"}`, want: 400,
+			wantPrefix: "invalid resume: ", wantNames: []string{"reason"}},
+		{name: "resume reason of 501 characters", path: "L-1/resume", body: `{"reason":"` + strings.Repeat("理", 501) + `"}`, want: 400,
+			wantPrefix: "invalid resume: reason: must be at most 500 characters, got 501", wantNames: []string{"reason"}},
+		{name: "resume with a bad Idempotency-Key", path: "L-1/resume", key: "-r1", want: 400,
+			wantPrefix: "invalid resume: Idempotency-Key: ", wantNames: []string{"Idempotency-Key"}},
+		{name: "resume a loan that is not paused", path: "L-1/resume", refuse: wfConflict(errors.New("loan is not paused")),
+			want: 409, wantMsg: "loan is not paused", wantUpdate: workflows.UpdateResume, wantArg: `{}`},
+		{name: "resume a finishing loan", path: "L-1/resume", refuse: wfFinished(), want: 409, wantMsg: finishedMsg,
+			wantUpdate: workflows.UpdateResume, wantArg: `{}`},
+		{name: "resume an unknown loan", path: "L-404/resume", want: 404, wantMsg: "loan L-404 not found",
+			wantUpdate: workflows.UpdateResume, wantArg: `{}`},
+
+		// close
+		{name: "close", path: "L-1/close", body: `{"reason":"sold to agency"}`, want: 200,
+			wantUpdate: workflows.UpdateClose, wantArg: `{"reason":"sold to agency"}`},
+		{name: "close with an Idempotency-Key", path: "L-1/close", key: "sale-42", body: `{"reason":"sold to agency"}`, want: 200,
+			wantUpdate: workflows.UpdateClose, wantID: "close/sale-42", wantArg: `{"reason":"sold to agency"}`},
+		{name: "close without reason", path: "L-1/close", body: `{}`, want: 400,
+			wantPrefix: "invalid close: reason: must not be empty", wantNames: []string{"reason"}},
+		{name: "close with no body", path: "L-1/close", want: 400, wantPrefix: "invalid close: reason: ", wantNames: []string{"reason"}},
+		{name: "close blank reason", path: "L-1/close", body: `{"reason":"  "}`, want: 400,
+			wantPrefix: "invalid close: reason: ", wantNames: []string{"reason"}},
+		{name: "close reason with a newline", path: "L-1/close", body: `{"reason":"sold\nto agency"}`, want: 400,
+			wantPrefix: "invalid close: ", wantNames: []string{"reason"}},
+		{name: "close unknown key", path: "L-1/close", body: `{"reason":"x","why":"y"}`, want: 400,
+			wantPrefix: "invalid close: ", wantNames: []string{"why"}},
+		{name: "close with a bad Idempotency-Key", path: "L-1/close", key: "sale/42", body: `{"reason":"x"}`, want: 400,
+			wantPrefix: "invalid close: Idempotency-Key: ", wantNames: []string{"Idempotency-Key"}},
+		{name: "close a finishing loan", path: "L-1/close", body: `{"reason":"x"}`, refuse: wfFinished(), want: 409, wantMsg: finishedMsg,
+			wantUpdate: workflows.UpdateClose, wantArg: `{"reason":"x"}`},
+		{name: "close a completed loan", path: "L-1/close", body: `{"reason":"x"}`, status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+			want: 409, wantMsg: finishedMsg, wantUpdate: workflows.UpdateClose, wantArg: `{"reason":"x"}`},
+		{name: "close an unknown loan", path: "L-404/close", body: `{"reason":"x"}`, want: 404, wantMsg: "loan L-404 not found",
+			wantUpdate: workflows.UpdateClose, wantArg: `{"reason":"x"}`},
+
+		// contact
+		{name: "contact", method: "PUT", path: "L-1/contact", body: `{"phone":"+8613900139000","opt_outs":["push"]}`, want: 200,
+			wantUpdate: workflows.UpdateContact, wantArg: `{"phone":"+8613900139000","opt_outs":["push"]}`},
+		{name: "contact with an Idempotency-Key", method: "PUT", path: "L-1/contact", key: "C-1", body: `{"email":"wang.fang@example.cn"}`,
+			want: 200, wantUpdate: workflows.UpdateContact, wantID: workflows.UpdateContact + "/C-1", wantArg: `{"email":"wang.fang@example.cn"}`},
+		{name: "contact with nothing to change", method: "PUT", path: "L-1/contact", body: `{}`, want: 400,
+			wantPrefix: "invalid update_contact: nothing to change", wantNames: []string{""}},
+		{name: "contact with no body", method: "PUT", path: "L-1/contact", want: 400,
+			wantPrefix: "invalid update_contact: nothing to change", wantNames: []string{""}},
+		{name: "contact bad phone", method: "PUT", path: "L-1/contact", body: `{"phone":"139 0013 9000"}`, want: 400,
+			wantPrefix: "invalid update_contact: ", wantNames: []string{"phone"}},
+		{name: "contact bad email and zone", method: "PUT", path: "L-1/contact", body: `{"email":"x@","time_zone":"Nowhere/City"}`, want: 400,
+			wantPrefix: "invalid update_contact: ", wantNames: []string{"email", "time_zone"}},
+		{name: "contact locale without templates", method: "PUT", path: "L-1/contact", body: `{"locale":"de"}`, want: 400,
+			wantPrefix: "invalid update_contact: ", wantNames: []string{"locale"}},
+		{name: "contact unknown opt-out", method: "PUT", path: "L-1/contact", body: `{"opt_outs":["fax"]}`, want: 400,
+			wantPrefix: "invalid update_contact: ", wantNames: []string{"opt_outs[0]"}},
+		{name: "contact with a bad Idempotency-Key", method: "PUT", path: "L-1/contact", key: "C\x01", body: `{"name":"王芳"}`, want: 400,
+			wantPrefix: "invalid update_contact: Idempotency-Key: ", wantNames: []string{"Idempotency-Key"}},
+		{name: "contact refused by the workflow", method: "PUT", path: "L-1/contact", body: `{"time_zone":"America/Ciudad_Juarez"}`,
+			refuse: wfRejected(zoneField), want: 422, wantMsg: zoneField.Error(), wantFields: []policy.FieldError{zoneField},
+			wantUpdate: workflows.UpdateContact, wantArg: `{"time_zone":"America/Ciudad_Juarez"}`},
+		{name: "contact a finishing loan", method: "PUT", path: "L-1/contact", body: `{"name":"王芳"}`, refuse: wfFinished(),
+			want: 409, wantMsg: finishedMsg, wantUpdate: workflows.UpdateContact, wantArg: `{"name":"王芳"}`},
+		{name: "contact an unknown loan", method: "PUT", path: "L-404/contact", body: `{"name":"王芳"}`, want: 404,
+			wantMsg: "loan L-404 not found", wantUpdate: workflows.UpdateContact, wantArg: `{"name":"王芳"}`},
+		{name: "contact with temporal down", method: "PUT", path: "L-1/contact", body: `{"name":"王芳"}`, down: true, want: 503,
+			wantPrefix: unavailable, wantUpdate: workflows.UpdateContact, wantArg: `{"name":"王芳"}`},
+		{name: "contact with POST", path: "L-1/contact", body: `{"name":"王芳"}`, want: 405,
+			wantMsg: "method POST not allowed here; allowed: PUT"},
+
+		// reschedule (TestReschedule has more)
+		{name: "reschedule", path: "L-1/reschedule", body: `{"reason":"hardship","installments":[` + ins + `]}`, want: 200,
+			wantUpdate: workflows.UpdateReschedule,
+			wantArg:    `{"reason":"hardship","installments":[{"seq":3,"due_date":"2027-02-01","principal":"2085","interest":"0","fee":"0"}]}`},
+		{name: "reschedule with an Idempotency-Key", path: "L-1/reschedule", key: "RS-7", body: `{"installments":[` + ins + `]}`, want: 200,
+			wantUpdate: workflows.UpdateReschedule, wantID: "reschedule/RS-7",
+			wantArg: `{"installments":[{"seq":3,"due_date":"2027-02-01","principal":"2085","interest":"0","fee":"0"}]}`},
+		{name: "reschedule reason with a tab", path: "L-1/reschedule", body: `{"reason":"a\tb","installments":[` + ins + `]}`, want: 400,
+			wantPrefix: "invalid reschedule: ", wantNames: []string{"reason"}},
+		{name: "reschedule refused by the workflow", path: "L-1/reschedule",
+			body:   `{"installments":[` + strings.Replace(ins, "2027-02-01", "2026-12-09", 1) + `]}`,
+			refuse: wfRejected(dueField), want: 422, wantMsg: dueField.Error(), wantFields: []policy.FieldError{dueField},
+			wantUpdate: workflows.UpdateReschedule,
+			wantArg:    `{"installments":[{"seq":3,"due_date":"2026-12-09","principal":"2085","interest":"0","fee":"0"}]}`},
+		{name: "reschedule a finishing loan", path: "L-1/reschedule", body: `{"installments":[` + ins + `]}`, refuse: wfFinished(),
+			want: 409, wantMsg: finishedMsg, wantUpdate: workflows.UpdateReschedule,
+			wantArg: `{"installments":[{"seq":3,"due_date":"2027-02-01","principal":"2085","interest":"0","fee":"0"}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ta := newTestAPI(t)
-			st := tt.loanStatus
+			st := tt.status
 			if st == enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED {
 				st = enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 			}
 			ta.tc.add("L-1", st, snapshot("L-1", "CNY"))
-			method := tt.method
-			if method == "" {
-				method = "POST"
-			}
-			rec := ta.do(t, method, tt.path, tt.body)
-			wantCode(t, rec, tt.wantCode)
-			if tt.wantCode == 202 && strings.TrimSpace(rec.Body.String()) != `{"status":"accepted"}` {
-				t.Errorf("202 body %s", rec.Body)
-			}
-			if tt.wantFields != nil {
-				if fields := fieldsOf(t, rec); !slices.Equal(fields, tt.wantFields) {
-					t.Errorf("fields %q, want %q; %s", fields, tt.wantFields, rec.Body)
+			ta.tc.answer, ta.tc.updateErr, ta.tc.down = answer, tt.refuse, tt.down
+			rec := ta.doKey(t, cmp.Or(tt.method, "POST"), "/v1/loans/"+tt.path, tt.body, tt.key)
+			wantCode(t, rec, tt.want)
+			switch {
+			case tt.want == 200:
+				wantRawBody(t, rec, answer)
+			case tt.wantPrefix != "":
+				if msg := errorOf(t, rec); !strings.HasPrefix(msg, tt.wantPrefix) {
+					t.Errorf("error %q, want it to start with %q", msg, tt.wantPrefix)
 				}
+				if names := fieldsOf(t, rec); !slices.Equal(names, tt.wantNames) {
+					t.Errorf("fields %q, want %q; %s", names, tt.wantNames, rec.Body)
+				}
+			default:
+				wantErrorBody(t, rec, tt.wantMsg, tt.wantFields)
 			}
-			_, _, signals := ta.tc.calls()
-			if tt.wantSignal == "" {
-				if signals != 0 {
-					t.Errorf("sent %d signals", signals)
+			if tt.want == 503 && rec.Header().Get("Retry-After") != "5" {
+				t.Errorf("503 with Retry-After %q", rec.Header().Get("Retry-After"))
+			}
+			// An action is one update: no status query, no signal.
+			starts, updates, signals := ta.tc.calls()
+			if starts+signals != 0 || ta.tc.queries != 0 {
+				t.Errorf("%d starts %d signals %d queries", starts, signals, ta.tc.queries)
+			}
+			if tt.wantUpdate == "" {
+				if updates != 0 {
+					t.Errorf("%d updates sent, want none", updates)
 				}
 				return
 			}
-			if signals != 1 {
-				t.Fatalf("sent %d signals, want 1", signals)
+			if updates != 1 {
+				t.Fatalf("%d updates sent, want 1", updates)
 			}
-			sig := ta.tc.signals[0]
-			arg, _ := json.Marshal(sig.arg)
-			if sig.name != tt.wantSignal || sig.workflowID != "loan-L-1" || string(arg) != tt.wantArg {
-				t.Errorf("signal %s to %s with %s, want %s with %s", sig.name, sig.workflowID, arg, tt.wantSignal, tt.wantArg)
+			u := ta.tc.updates[0]
+			loan, _, _ := strings.Cut(tt.path, "/")
+			if u.UpdateName != tt.wantUpdate || u.UpdateID != tt.wantID || u.WorkflowID != "loan-"+loan || u.RunID != "" ||
+				u.WaitForStage != client.WorkflowUpdateStageCompleted {
+				t.Errorf("update %s id %q to %s run %q stage %v; want %s id %q to loan-%s, completed",
+					u.UpdateName, u.UpdateID, u.WorkflowID, u.RunID, u.WaitForStage, tt.wantUpdate, tt.wantID, loan)
+			}
+			if len(u.Args) != 1 {
+				t.Fatalf("%d update arguments", len(u.Args))
+			}
+			if got := reflect.TypeOf(u.Args[0]); got != argType[tt.wantUpdate] {
+				t.Errorf("argument %v, want %v", got, argType[tt.wantUpdate])
+			}
+			if got := mustJSON(t, u.Args[0]); got != tt.wantArg {
+				t.Errorf("argument %s, want %s", got, tt.wantArg)
 			}
 		})
 	}
 }
 
+// TestReschedule: the API checks a reschedule's reason only; its installments
+// are the workflow's to judge against the loan as it stands (currency, today,
+// installments paid), so they all reach it, without a status query first.
 func TestReschedule(t *testing.T) {
-	ins := func(due, principal string) string {
-		return fmt.Sprintf(`{"reason":"hardship","installments":[{"seq":3,"due_date":%q,"principal":%q,"interest":"0","fee":"0"}]}`, due, principal)
+	body := func(reason string, ins ...string) string {
+		return fmt.Sprintf(`{"reason":%q,"installments":[%s]}`, reason, strings.Join(ins, ","))
+	}
+	in := func(seq int, due, principal string) string {
+		return fmt.Sprintf(`{"seq":%d,"due_date":%q,"principal":%q,"interest":"0.00","fee":"0.00"}`, seq, due, principal)
 	}
 	tests := []struct {
 		name, loan, currency, body string
-		wantCode                   int
-		wantFields                 []string
+		refuse                     []policy.FieldError // the workflow's verdict
+		want                       int
+		wantNames                  []string
+		wantIns                    int // installments sent; -1 none sent
 	}{
-		{"accepted", "L-1", "CNY", ins("2027-02-01", "2085.00"), 202, nil},
-		{"due today", "L-1", "CNY", ins("2026-12-08", "2085.00"), 400, []string{"installments[0].due_date"}},
-		{"JPY decimals", "L-1", "JPY", ins("2027-02-01", "2085.50"), 400, []string{"installments[0].principal"}},
-		{"no installments", "L-1", "CNY", `{"installments":[]}`, 400, []string{"installments"}},
-		{"unknown loan", "L-404", "CNY", ins("2027-02-01", "1"), 404, nil},
+		{name: "accepted", body: body("hardship", in(3, "2027-02-01", "2085.00")), want: 200, wantIns: 1},
+		{name: "two installments", body: body("", in(3, "2027-02-01", "1000.00"), in(4, "2027-03-01", "1085.00")), want: 200, wantIns: 2},
+		{name: "due today", body: body("hardship", in(3, "2026-12-08", "2085.00")),
+			refuse: []policy.FieldError{{Field: "installments[0].due_date", Problem: "must be after today (2026-12-08)"}},
+			want:   422, wantNames: []string{"installments[0].due_date"}, wantIns: 1},
+		{name: "JPY decimals", currency: "JPY", body: body("hardship", in(3, "2027-02-01", "2085.50")),
+			refuse: []policy.FieldError{{Field: "installments[0].principal", Problem: "2085.5 has more decimals than JPY allows (0)"}},
+			want:   422, wantNames: []string{"installments[0].principal"}, wantIns: 1},
+		{name: "seq of a paid installment", body: body("", in(1, "2027-02-01", "2085.00")),
+			refuse: []policy.FieldError{{Field: "installments[0].seq", Problem: "must be greater than 1, the last paid installment"}},
+			want:   422, wantNames: []string{"installments[0].seq"}, wantIns: 1},
+		{name: "no installments", body: `{"installments":[]}`,
+			refuse: []policy.FieldError{{Field: "installments", Problem: "must have at least one installment"}},
+			want:   422, wantNames: []string{"installments"}, wantIns: 0},
+		{name: "every problem named", body: body("", in(3, "2026-12-01", "1"), in(3, "2027-01-01", "1")),
+			refuse: []policy.FieldError{
+				{Field: "installments[0].due_date", Problem: "must be after today (2026-12-08)"},
+				{Field: "installments[1].seq", Problem: "must be greater than 3"},
+			},
+			want: 422, wantNames: []string{"installments[0].due_date", "installments[1].seq"}, wantIns: 2},
+		{name: "reason of 501 characters", body: body(strings.Repeat("x", 501), in(3, "2027-02-01", "2085.00")),
+			want: 400, wantNames: []string{"reason"}, wantIns: -1},
+		{name: "principal a number", body: `{"installments":[{"seq":3,"due_date":"2027-02-01","principal":2085,"interest":"0","fee":"0"}]}`,
+			want: 400, wantNames: []string{"installments[0].principal"}, wantIns: -1},
+		{name: "unknown loan", loan: "L-404", body: body("", in(3, "2027-02-01", "1")), want: 404, wantIns: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ta := newTestAPI(t)
-			ta.tc.add("L-1", enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, snapshot("L-1", tt.currency))
-			rec := ta.do(t, "POST", "/v1/loans/"+tt.loan+"/reschedule", tt.body)
-			wantCode(t, rec, tt.wantCode)
-			if tt.wantFields != nil {
-				if fields := fieldsOf(t, rec); !slices.Equal(fields, tt.wantFields) {
-					t.Errorf("fields %q, want %q", fields, tt.wantFields)
+			ta.tc.add("L-1", enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, snapshot("L-1", cmp.Or(tt.currency, "CNY")))
+			if tt.refuse != nil {
+				ta.tc.updateErr = wfRejected(tt.refuse...)
+			}
+			loan := cmp.Or(tt.loan, "L-1")
+			rec := ta.do(t, "POST", "/v1/loans/"+loan+"/reschedule", tt.body)
+			wantCode(t, rec, tt.want)
+			switch tt.want {
+			case 200:
+				wantRawBody(t, rec, snapshot("L-1", cmp.Or(tt.currency, "CNY")))
+			case 422:
+				wantErrorBody(t, rec, policy.ValidationError(tt.refuse).Error(), tt.refuse)
+			case 404:
+				wantErrorBody(t, rec, "loan L-404 not found", nil)
+			default:
+				if names := fieldsOf(t, rec); !slices.Equal(names, tt.wantNames) {
+					t.Errorf("fields %q, want %q; %s", names, tt.wantNames, rec.Body)
 				}
 			}
-			_, _, signals := ta.tc.calls()
-			if (tt.wantCode == 202) != (signals == 1) {
+			if ta.tc.queries != 0 {
+				t.Errorf("%d status queries: the API no longer reads the loan to check a reschedule", ta.tc.queries)
+			}
+			_, updates, signals := ta.tc.calls()
+			if signals != 0 {
 				t.Errorf("%d signals", signals)
 			}
-			if signals == 1 && ta.tc.signals[0].name != workflows.SignalReschedule {
-				t.Errorf("signal %s", ta.tc.signals[0].name)
+			if tt.wantIns < 0 {
+				if updates != 0 {
+					t.Errorf("%d updates sent, want none", updates)
+				}
+				return
+			}
+			if updates != 1 {
+				t.Fatalf("%d updates sent, want 1", updates)
+			}
+			u := ta.tc.updates[0]
+			rs, ok := u.Args[0].(workflows.RescheduleSignal)
+			if u.UpdateName != workflows.UpdateReschedule || u.WorkflowID != "loan-"+loan || u.UpdateID != "" || !ok {
+				t.Fatalf("update %s id %q to %s with %T", u.UpdateName, u.UpdateID, u.WorkflowID, u.Args[0])
+			}
+			if len(rs.Installments) != tt.wantIns {
+				t.Errorf("%d installments sent, want %d", len(rs.Installments), tt.wantIns)
+			}
+			// The installments go as sent: the workflow sees what the API was given.
+			var sent struct {
+				Installments []policy.Installment `json:"installments"`
+			}
+			if err := json.Unmarshal([]byte(tt.body), &sent); err != nil {
+				t.Fatal(err)
+			}
+			if mustJSON(t, rs.Installments) != mustJSON(t, sent.Installments) {
+				t.Errorf("installments sent %s, want %s", mustJSON(t, rs.Installments), mustJSON(t, sent.Installments))
 			}
 		})
+	}
+}
+
+// TestUpdateErrors: api.Update, which the CLI shares, turns the workflow's
+// typed refusals and Temporal's answers into the errors callers branch on.
+func TestUpdateErrors(t *testing.T) {
+	fields := []policy.FieldError{{Field: "reason", Problem: "must not be empty"}}
+	tests := []struct {
+		name   string
+		loan   string
+		status enumspb.WorkflowExecutionStatus
+		refuse error
+		down   bool
+		check  func(t *testing.T, err error)
+	}{
+		{name: "rejected", refuse: wfRejected(fields...), check: func(t *testing.T, err error) {
+			var rej *RejectedError
+			if !errors.As(err, &rej) || rej.Message != "reason: must not be empty" || !reflect.DeepEqual(rej.Fields, fields) {
+				t.Errorf("%T %v, want a *RejectedError naming reason", err, err)
+			}
+		}},
+		{name: "conflict", refuse: wfConflict(errors.New("loan is not paused")), check: func(t *testing.T, err error) {
+			var con *ConflictError
+			if !errors.As(err, &con) || con.Message != "loan is not paused" || con.Fields != nil {
+				t.Errorf("%T %v, want a *ConflictError without fields", err, err)
+			}
+		}},
+		{name: "finishing", refuse: wfFinished(), check: func(t *testing.T, err error) {
+			var rej *RejectedError
+			if !errors.Is(err, ErrNotOpen) || errors.As(err, &rej) {
+				t.Errorf("%v, want ErrNotOpen", err)
+			}
+		}},
+		{name: "completed", status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, check: func(t *testing.T, err error) {
+			if !errors.Is(err, ErrNotOpen) {
+				t.Errorf("%v, want ErrNotOpen", err)
+			}
+		}},
+		{name: "unknown", loan: "L-404", check: func(t *testing.T, err error) {
+			if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotOpen) {
+				t.Errorf("%v, want ErrNotFound", err)
+			}
+		}},
+		{name: "down", down: true, check: func(t *testing.T, err error) {
+			if !errors.Is(err, ErrUnavailable) {
+				t.Errorf("%v, want ErrUnavailable", err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeTemporal()
+			f.add("L-1", cmp.Or(tt.status, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING), snapshot("L-1", "CNY"))
+			f.updateErr, f.down = tt.refuse, tt.down
+			raw, err := Update(context.Background(), f, cmp.Or(tt.loan, "L-1"), workflows.UpdateClose, "close/K", workflows.CloseSignal{})
+			if err == nil || raw != nil {
+				t.Fatalf("answer %s, error %v", raw, err)
+			}
+			tt.check(t, err)
+		})
+	}
+	f := newFakeTemporal()
+	f.add("L-1", enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, snapshot("L-1", "CNY"))
+	raw, err := Update(context.Background(), f, "L-1", workflows.UpdateClose, "close/K", workflows.CloseSignal{Reason: "x"})
+	if err != nil || string(raw) != mustJSON(t, snapshot("L-1", "CNY")) {
+		t.Errorf("answer %s, error %v", raw, err)
 	}
 }
 
@@ -742,29 +1245,65 @@ func TestMetrics(t *testing.T) {
 func TestLogs(t *testing.T) {
 	ta := newTestAPI(t)
 	ta.do(t, "POST", "/v1/loans", loanJSON(t, nil))
-	ta.do(t, "PUT", "/v1/loans/L-2026-0001/contact", `{"phone":"+8613900139000","email":"wang.fang@example.cn"}`)
+	rec := ta.do(t, "PUT", "/v1/loans/L-2026-0001/contact", `{"phone":"+8613900139000","email":"wang.fang@example.cn"}`)
+	wantCode(t, rec, http.StatusOK)
 	logs := ta.logs.String()
 	if n := strings.Count(logs, "msg=\"http request\""); n != 2 {
 		t.Errorf("%d request lines, want 2:\n%s", n, logs)
 	}
-	for _, want := range []string{`pattern=/v1/loans `, `pattern=/v1/loans/{id}/contact`, "status=201", "status=202", "duration="} {
+	for _, want := range []string{`pattern=/v1/loans `, `pattern=/v1/loans/{id}/contact status=200 `, "status=201", "duration="} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
 		}
 	}
-	for _, secret := range []string{"13800138000", "13900139000", "zhang.wei", "wang.fang", "张伟"} {
+	for _, secret := range []string{"13800138000", "13900139000", "zhang.wei", "wang.fang", "张伟", "L-2026-0001"} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs reveal %q:\n%s", secret, logs)
 		}
 	}
 }
 
+// TestWorkflowErrorIsApplicationError: the fake hands a refusal back as the
+// SDK client does, an *temporal.ApplicationError whose details are payloads
+// decoded on demand, so the API reads the fields as it must from a real
+// server.
 func TestWorkflowErrorIsApplicationError(t *testing.T) {
-	// The fake's conversion matches what a client sees from a validator.
+	fields := []policy.FieldError{{Field: "amount", Problem: "too many decimals"}, {Field: "currency", Problem: "not the loan's"}}
+	err := overTheWire(wfRejected(fields...))
 	var app *temporal.ApplicationError
-	err := workflowError(policy.ValidationError{{Field: "amount", Problem: "too many decimals"}})
-	if !errors.As(err, &app) || app.Message() != "amount: too many decimals" {
+	if !errors.As(err, &app) {
 		t.Fatalf("%T %v", err, err)
+	}
+	if app.Type() != workflows.ErrTypeRejected || app.Message() != "amount: too many decimals; currency: not the loan's" || !app.NonRetryable() {
+		t.Errorf("type %q message %q non-retryable %v", app.Type(), app.Message(), app.NonRetryable())
+	}
+	if got := workflows.ErrorFields(app); !reflect.DeepEqual(got, fields) {
+		t.Errorf("fields %v, want %v", got, fields)
+	}
+	// Encoded as JSON on the way: the details decode into any shape, which
+	// Go values handed over as they are would not.
+	var generic []map[string]string
+	if err := app.Details(&generic); err != nil || len(generic) != 2 || generic[1]["field"] != "currency" {
+		t.Errorf("details as JSON: %v %v", generic, err)
+	}
+
+	for _, tt := range []struct {
+		err  error
+		typ  string
+		msg  string
+		want []policy.FieldError
+	}{
+		{wfConflict(errors.New("loan is not paused")), workflows.ErrTypeConflict, "loan is not paused", nil},
+		{wfFinished(), workflows.ErrTypeLoanFinished, workflows.ErrLoanFinished.Error(), nil},
+	} {
+		var app *temporal.ApplicationError
+		if !errors.As(overTheWire(tt.err), &app) || app.Type() != tt.typ || app.Message() != tt.msg || !app.NonRetryable() {
+			t.Errorf("%v: %v", tt.err, app)
+			continue
+		}
+		if got := workflows.ErrorFields(app); got != nil {
+			t.Errorf("%s: fields %v, want none", tt.typ, got)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"dunning/policy"
 	"dunning/store"
 	"dunning/workflows"
 )
@@ -28,10 +29,18 @@ type fakeTemporal struct {
 	snapshot map[string]any                             // status query answer by workflow id
 	runs     map[string]string                          // run id by workflow id
 
-	// updateErr, when set, is what the update handle's Get returns (the
-	// workflow's validator or handler failing).
+	// updateErr, when set, is the error the workflow's validator returns for
+	// every update to a running workflow (build it with wfRefusal, as the
+	// workflow does). The handle's Get hands it back as the SDK client does:
+	// after it crossed the server as a Failure (overTheWire).
 	updateErr error
-	// down makes every call fail as an unreachable server does.
+	// answer, when set, is what an accepted update returns; nil answers the
+	// loan's snapshot.
+	answer any
+	// queryErr, when set, is what every status query fails with.
+	queryErr error
+	// down makes every call fail as an unreachable server does. The call is
+	// still recorded: the client made it.
 	down bool
 	// lostUpdates is how many updates to a running workflow fail as not
 	// found, as one sent to a run that just continued as new does.
@@ -98,10 +107,10 @@ func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, opts client.StartWorkf
 func (f *fakeTemporal) UpdateWorkflow(_ context.Context, opts client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.updates = append(f.updates, opts)
 	if f.down {
 		return nil, errDown
 	}
-	f.updates = append(f.updates, opts)
 	st, ok := f.status[opts.WorkflowID]
 	switch {
 	case !ok:
@@ -112,7 +121,9 @@ func (f *fakeTemporal) UpdateWorkflow(_ context.Context, opts client.UpdateWorkf
 		f.lostUpdates--
 		return nil, serviceerror.NewNotFound("workflow execution already completed")
 	case f.updateErr != nil:
-		return fakeHandle{err: f.updateErr}, nil
+		return fakeHandle{err: overTheWire(f.updateErr)}, nil
+	case f.answer != nil:
+		return fakeHandle{value: f.answer}, nil
 	}
 	return fakeHandle{value: f.snapshot[opts.WorkflowID]}, nil
 }
@@ -123,6 +134,9 @@ func (f *fakeTemporal) QueryWorkflow(_ context.Context, workflowID, _ string, qu
 	f.queries++
 	if f.down {
 		return nil, errDown
+	}
+	if f.queryErr != nil {
+		return nil, f.queryErr
 	}
 	if queryType != workflows.QueryStatus {
 		return nil, serviceerror.NewInvalidArgument("unknown query " + queryType)
@@ -222,10 +236,38 @@ func (h fakeHandle) Get(_ context.Context, ptr any) error {
 	return v.Get(ptr)
 }
 
-// workflowError is err as a client sees it after it crossed Temporal: the
-// failure converter turns a plain error from a validator into an
-// *temporal.ApplicationError with its message.
-func workflowError(err error) error {
+// wfRefusal is the error the loan workflow's validators return, built as
+// workflows.appError builds it: a non-retryable application error of type
+// typ (workflows.ErrTypeRejected, ErrTypeConflict, ErrTypeLoanFinished)
+// with err's message, err as its cause and, as its one detail, the fields err
+// names ([]policy.FieldError, nil when err is no policy.ValidationError).
+func wfRefusal(typ string, err error) error {
+	var fields []policy.FieldError
+	var v policy.ValidationError
+	if errors.As(err, &v) {
+		fields = []policy.FieldError(v)
+	}
+	return temporal.NewApplicationErrorWithOptions(err.Error(), typ, temporal.ApplicationErrorOptions{
+		NonRetryable: true, Cause: err, Details: []any{fields},
+	})
+}
+
+// wfRejected, wfConflict and wfFinished are the workflow's three refusals,
+// as its rejected, conflict and finished build them.
+func wfRejected(fields ...policy.FieldError) error {
+	return wfRefusal(workflows.ErrTypeRejected, policy.ValidationError(fields))
+}
+
+func wfConflict(err error) error { return wfRefusal(workflows.ErrTypeConflict, err) }
+
+func wfFinished() error { return wfRefusal(workflows.ErrTypeLoanFinished, workflows.ErrLoanFinished) }
+
+// overTheWire is err as a client sees it after it crossed Temporal: the
+// worker's failure converter turns the validator's error into a Failure
+// (details encoded as payloads by the data converter), and the client's turns
+// it back into a *temporal.ApplicationError whose details are decoded on
+// demand, as the SDK's update handle does (completedUpdateHandle.Get).
+func overTheWire(err error) error {
 	fc := temporal.GetDefaultFailureConverter()
 	return fc.FailureToError(fc.ErrorToFailure(err))
 }
