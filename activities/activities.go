@@ -134,14 +134,14 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 		if err := a.Store.CompleteNotice(ctx, req.Key, StatusFailed, res.Reason, "", "", res.SentAt); err != nil {
 			return NoticeResult{}, storeError("complete notice "+req.Key, err)
 		}
-		log.Warn("notice failed permanently", "key", req.Key, "to", mask(req.Channel, req.Recipient), "reason", res.Reason)
+		log.Warn("notice failed permanently", "key", req.Key, "to", channels.MaskRecipient(string(req.Channel), req.Recipient), "reason", res.Reason)
 		return res, nil
 	}
 	if err := a.Store.CompleteNotice(ctx, req.Key, StatusSent, "", receipt.Provider, receipt.MessageID, receipt.AcceptedAt); err != nil {
 		return NoticeResult{}, storeError("complete notice "+req.Key, err)
 	}
 	log.Info("notice sent", "key", req.Key, "channel", req.Channel, "template", req.Template,
-		"to", mask(req.Channel, req.Recipient), "provider", receipt.Provider)
+		"to", channels.MaskRecipient(string(req.Channel), req.Recipient), "provider", receipt.Provider)
 	return NoticeResult{Status: StatusSent, Provider: receipt.Provider, MessageID: receipt.MessageID, SentAt: receipt.AcceptedAt}, nil
 }
 
@@ -300,19 +300,4 @@ func (a *Activities) logger(ctx context.Context) *slog.Logger {
 		l = l.With("workflow_id", activity.GetInfo(ctx).WorkflowExecution.ID)
 	}
 	return l
-}
-
-// mask hides a recipient in logs: the table keeps the real address.
-func mask(ch policy.Channel, to string) string {
-	switch ch {
-	case policy.SMS:
-		return policy.MaskPhone(to)
-	case policy.Email:
-		return policy.MaskEmail(to)
-	default:
-		if len(to) > 6 {
-			return to[:3] + "…"
-		}
-		return "…"
-	}
 }

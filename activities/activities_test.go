@@ -1329,7 +1329,7 @@ func TestLogsMaskRecipients(t *testing.T) {
 					t.Errorf("log holds %q:\n%s", full, logs)
 				}
 			}
-			for _, masked := range []string{policy.MaskPhone(testPhone), policy.MaskEmail(testEmail), "+86138****8000",
+			for _, masked := range []string{channels.MaskPhone(testPhone), channels.MaskEmail(testEmail), "+86138****8000",
 				"z***@example.cn", "notice sent", "notice failed permanently", "notice already recorded"} {
 				if !strings.Contains(logs, masked) {
 					t.Errorf("log lacks %q:\n%s", masked, logs)
@@ -1360,26 +1360,5 @@ func TestDefaultLogger(t *testing.T) {
 	}
 	if f.logs.Len() != 0 {
 		t.Errorf("fixture logger got %q, want nothing", f.logs)
-	}
-}
-
-func TestMask(t *testing.T) {
-	tests := []struct {
-		ch   policy.Channel
-		to   string
-		want string
-	}{
-		{policy.SMS, testPhone, "+86138****8000"},
-		{policy.SMS, "", ""},
-		{policy.Email, testEmail, "z***@example.cn"},
-		{policy.Email, "a@example.cn", "***@example.cn"},
-		{policy.Push, testToken, "fcm…"},
-		{policy.Push, "short", "…"},
-		{policy.Push, "", "…"},
-	}
-	for _, tt := range tests {
-		if got := mask(tt.ch, tt.to); got != tt.want {
-			t.Errorf("mask(%s, %q) = %q, want %q", tt.ch, tt.to, got, tt.want)
-		}
 	}
 }

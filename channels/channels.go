@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"dunning/policy"
 )
 
-// Channel names, as used in policies, notices and idempotency keys.
+// Channel names, as used in policies, notices and idempotency keys: the
+// policy's, as plain strings for the provider side.
 const (
-	SMS   = "sms"
-	Email = "email"
-	Push  = "push"
+	SMS   = string(policy.SMS)
+	Email = string(policy.Email)
+	Push  = string(policy.Push)
 )
 
 // Message is one rendered notice ready for a provider. Which fields matter

@@ -8,6 +8,11 @@ import (
 	"time"
 )
 
+// CapWindowDays is the window of Caps.MaxPerChannelPer7Days: the local day of
+// a notice and the six before it. The workflow keeps the notices of at least
+// that many days (plus one, for time zone changes) to apply the caps.
+const CapWindowDays = 7
+
 // Notice statuses, as recorded in the audit table and in SentNotice.Status.
 // Only NoticeStatusSent counts against the frequency caps.
 const (
@@ -462,7 +467,7 @@ func skipReason(c Customer, caps Caps, loc *time.Location, sent []SentNotice, ch
 	if slices.Contains(c.OptOuts, ch) {
 		return SkipOptedOut
 	}
-	if !hasAddress(c, ch) {
+	if c.Address(ch) == "" {
 		return SkipNoAddress
 	}
 	day := LocalDate(at, loc)
@@ -475,7 +480,7 @@ func skipReason(c Customer, caps Caps, loc *time.Location, sent []SentNotice, ch
 		if k == 0 {
 			perDay++
 		}
-		if k >= 0 && k <= 6 {
+		if k >= 0 && k < CapWindowDays {
 			per7++
 		}
 	}
@@ -486,17 +491,4 @@ func skipReason(c Customer, caps Caps, loc *time.Location, sent []SentNotice, ch
 		return SkipCap7Days
 	}
 	return ""
-}
-
-// hasAddress reports whether the customer can be reached on ch at all.
-func hasAddress(c Customer, ch Channel) bool {
-	switch ch {
-	case SMS:
-		return c.Phone != ""
-	case Email:
-		return c.Email != ""
-	case Push:
-		return c.PushToken != ""
-	}
-	return false
 }

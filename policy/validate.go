@@ -107,22 +107,31 @@ func (l Loan) Location(p Policy) (*time.Location, error) {
 // OptedOut reports whether the customer may no longer be contacted on ch.
 func (c Customer) OptedOut(ch Channel) bool { return slices.Contains(c.OptOuts, ch) }
 
+// Address is where the customer is reached on ch: the phone for sms, the
+// email for email, the push token for push; "" when there is none.
+func (c Customer) Address(ch Channel) string {
+	switch ch {
+	case SMS:
+		return c.Phone
+	case Email:
+		return c.Email
+	case Push:
+		return c.PushToken
+	}
+	return ""
+}
+
+// CanUse reports whether ch may be used for the customer: an address and no
+// opt-out.
+func (c Customer) CanUse(ch Channel) bool { return c.Address(ch) != "" && !c.OptedOut(ch) }
+
 // Reachable lists, in AllChannels order, the channels the customer can be
 // reached on: sms with a phone, email with an email address, push with a
 // push token, leaving out the channels opted out of.
 func (c Customer) Reachable() []Channel {
 	var out []Channel
 	for _, ch := range AllChannels {
-		var addr string
-		switch ch {
-		case SMS:
-			addr = c.Phone
-		case Email:
-			addr = c.Email
-		case Push:
-			addr = c.PushToken
-		}
-		if addr != "" && !c.OptedOut(ch) {
+		if c.CanUse(ch) {
 			out = append(out, ch)
 		}
 	}

@@ -7,15 +7,17 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"dunning/policy"
 )
 
 // Notice statuses. A notice is reserved as pending before the provider is
 // called and completed to exactly one of the final statuses.
 const (
 	NoticePending = "pending"
-	NoticeSent    = "sent"
-	NoticeFailed  = "failed"
-	NoticeSkipped = "skipped"
+	NoticeSent    = policy.NoticeStatusSent
+	NoticeFailed  = policy.NoticeStatusFailed
+	NoticeSkipped = policy.NoticeStatusSkipped
 )
 
 // ErrNoticeCompleted is returned by CompleteNotice when the notice already

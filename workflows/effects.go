@@ -403,10 +403,10 @@ func (l *loan) sentNotice(ctx workflow.Context, p policy.Point, key string, ch p
 		Channel: ch, Template: p.Template, Status: status, At: workflow.Now(ctx)}
 }
 
-// trimSent keeps only what caps and catch-up still need: the last 8 days and
-// every notice of an installment not yet paid.
+// trimSent keeps only what caps and catch-up still need: the caps' window
+// plus a day, and every notice of an installment not yet paid.
 func (l *loan) trimSent(now time.Time, snap policy.Snapshot) {
-	cut := now.Add(-8 * 24 * time.Hour)
+	cut := now.Add(-(policy.CapWindowDays + 1) * 24 * time.Hour)
 	paid := func(s policy.SentNotice) bool {
 		if s.Confirmation || s.ScheduleVersion < snap.ScheduleVersion {
 			return true
@@ -468,24 +468,9 @@ func (l *loan) sendConfirmations(ctx workflow.Context) {
 	}
 }
 
-func (l *loan) canUse(ch policy.Channel) bool {
-	c := l.terms.Customer
-	for _, o := range c.OptOuts {
-		if o == ch {
-			return false
-		}
-	}
-	return recipient(c, ch) != ""
-}
+func (l *loan) canUse(ch policy.Channel) bool { return l.terms.Customer.CanUse(ch) }
 
-func (l *loan) reachable() bool {
-	for _, ch := range policy.AllChannels {
-		if l.canUse(ch) {
-			return true
-		}
-	}
-	return false
-}
+func (l *loan) reachable() bool { return len(l.terms.Customer.Reachable()) > 0 }
 
 // optOut stops a channel for good after the provider reported the address
 // permanently invalid.
@@ -537,17 +522,7 @@ func (l *loan) openCase(ctx workflow.Context, snap policy.Snapshot, reason, key 
 	l.record(ctx, store.KindCaseOpened, &total, map[string]any{"reason": reason, "case_id": res.CaseID, "days_past_due": snap.DaysPastDue})
 }
 
-func recipient(c policy.Customer, ch policy.Channel) string {
-	switch ch {
-	case policy.SMS:
-		return c.Phone
-	case policy.Email:
-		return c.Email
-	case policy.Push:
-		return c.PushToken
-	}
-	return ""
-}
+func recipient(c policy.Customer, ch policy.Channel) string { return c.Address(ch) }
 
 func places(currency string) int32 {
 	p, _ := policy.MinorUnits(currency)
