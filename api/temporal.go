@@ -211,9 +211,15 @@ func Repay(ctx context.Context, t Temporal, loanID string, r policy.Repayment) (
 		if a.TxnID != r.TxnID {
 			continue
 		}
-		if !a.Amount.Equal(r.Amount) || (!r.PaidAt.IsZero() && !a.PaidAt.Equal(r.PaidAt)) {
-			return nil, &ConflictError{Message: fmt.Sprintf("txn_id %s was already applied with amount %s paid at %s",
-				r.TxnID, a.Amount, a.PaidAt.Format(time.RFC3339))}
+		var fields []policy.FieldError
+		if !a.Amount.Equal(r.Amount) {
+			fields = append(fields, policy.FieldError{Field: "amount", Problem: fmt.Sprintf("txn_id %s was already applied with amount %s", r.TxnID, a.Amount)})
+		}
+		if !r.PaidAt.IsZero() && !a.PaidAt.Equal(r.PaidAt) {
+			fields = append(fields, policy.FieldError{Field: "paid_at", Problem: fmt.Sprintf("txn_id %s was already applied as paid at %s", r.TxnID, a.PaidAt.Format(time.RFC3339))})
+		}
+		if fields != nil {
+			return nil, &ConflictError{Message: policy.ValidationError(fields).Error(), Fields: fields}
 		}
 		return snap, nil
 	}
@@ -265,8 +271,13 @@ func refusal(loanID, name string, app *temporal.ApplicationError) error {
 		return fmt.Errorf("%s loan %s: %w", name, loanID, ErrNotOpen)
 	case workflows.ErrTypeConflict:
 		return &ConflictError{Message: app.Message(), Fields: fields}
-	default:
+	case workflows.ErrTypeRejected:
 		return &RejectedError{Message: app.Message(), Fields: fields}
+	default:
+		// Not the workflow's verdict on the request: the SDK's own refusal
+		// (an unknown update on a worker without the handler mid-deploy,
+		// undecodable input). The caller is not to blame: 500, logged.
+		return fmt.Errorf("%s loan %s: %w", name, loanID, app)
 	}
 }
 
@@ -287,35 +298,6 @@ func update(ctx context.Context, t Temporal, workflowID, name, updateID string, 
 		return nil, err
 	}
 	return raw, nil
-}
-
-// Signal sends signal name with arg to the loan's running workflow. It fails
-// with ErrNotFound when the loan has no workflow and ErrNotOpen when it has
-// completed: a signal to a finished loan would otherwise be lost silently.
-func Signal(ctx context.Context, t Temporal, loanID, name string, arg any) error {
-	if err := CheckOpen(ctx, t, loanID); err != nil {
-		return fmt.Errorf("signal %s: %w", name, err)
-	}
-	if err := t.SignalWorkflow(ctx, workflows.WorkflowID(loanID), "", name, arg); err != nil {
-		if isNotFound(err) { // it completed since CheckOpen
-			return fmt.Errorf("signal %s to loan %s: %w", name, loanID, ErrNotOpen)
-		}
-		return temporalError("signal "+name+" to loan "+loanID, err)
-	}
-	return nil
-}
-
-// CheckOpen returns nil if the loan's workflow is running, ErrNotFound if
-// there is none and ErrNotOpen if it has completed.
-func CheckOpen(ctx context.Context, t Temporal, loanID string) error {
-	desc, err := t.DescribeWorkflowExecution(ctx, workflows.WorkflowID(loanID), "")
-	if err != nil {
-		return temporalError("loan "+loanID, err)
-	}
-	if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return fmt.Errorf("loan %s: %w", loanID, ErrNotOpen)
-	}
-	return nil
 }
 
 // temporalError wraps err from a Temporal call with what was being done,
