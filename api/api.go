@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"fmt"
@@ -81,7 +80,7 @@ func New(deps Deps) http.Handler {
 	}
 	s := &server{Deps: deps, mux: http.NewServeMux(), metrics: newMetrics()}
 
-	s.mux.HandleFunc("POST /v1/loans", s.v1(s.checkLoanAge(s.startLoan)))
+	s.mux.HandleFunc("POST /v1/loans", s.v1(s.startLoan))
 	s.mux.HandleFunc("GET /v1/loans/{id}", s.v1(s.status))
 	s.mux.HandleFunc("POST /v1/loans/{id}/repayments", s.v1(s.repay))
 	s.mux.HandleFunc("POST /v1/loans/{id}/pause", s.v1(s.pause))
@@ -160,28 +159,6 @@ func (s *server) v1(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// checkLoanAge runs, before h (startLoan), the check of a new loan that needs
-// the API's clock: a first due date more than policy.MaxDebtAgeDays before
-// Now is refused (policy.ValidateLoanAt, which also applies every rule of
-// CheckLoan, so the 400 names all the problems at once). Whatever it does not
-// refuse reaches h with the body as it was sent, and h decodes and checks it
-// as before.
-func (s *server) checkLoanAge(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		body, ok := readBody(w, r)
-		if !ok {
-			return
-		}
-		if l, err := policy.DecodeLoan(bytes.NewReader(body)); err == nil {
-			if err := policy.ValidateLoanAt(l, s.Policies, s.HasLocale, s.Now()); err != nil {
-				writeInvalid(w, "loan", err)
-				return
-			}
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		h(w, r)
-	}
-}
 
 // bearerOK reports whether header is "Bearer <token>", comparing the token in
 // constant time.

@@ -27,7 +27,7 @@ func (s *server) startLoan(w http.ResponseWriter, r *http.Request) {
 		writeInvalid(w, "loan", err)
 		return
 	}
-	p, err := CheckLoan(l, s.Policies, s.HasLocale)
+	p, err := CheckLoanAt(l, s.Policies, s.HasLocale, s.Now())
 	if err != nil {
 		writeInvalid(w, "loan", err)
 		return
