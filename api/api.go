@@ -159,7 +159,6 @@ func (s *server) v1(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-
 // bearerOK reports whether header is "Bearer <token>", comparing the token in
 // constant time.
 func bearerOK(header, token string) bool {
