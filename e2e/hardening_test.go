@@ -130,9 +130,7 @@ func TestMessagesDuringTheFinalLedgerWrite(t *testing.T) {
 // "retries").
 func TestRestartedLoanWritesItsRows(t *testing.T) {
 	s := newStack(t)
-	queue := queueName(t)
-	w := s.startWorker(queue)
-	defer w.Stop()
+	queue := s.workerQueue()
 	l := overdueLoan(t, 10)
 	first := s.start(queue, l)
 	eventually(t, 20*time.Second, "the first run's rows", func() (bool, string) {
@@ -143,14 +141,12 @@ func TestRestartedLoanWritesItsRows(t *testing.T) {
 	if err := s.c.TerminateWorkflow(context.Background(), first.GetID(), first.GetRunID(), "operator error"); err != nil {
 		t.Fatal(err)
 	}
-	second := s.start(queue, l)
+	s.start(queue, l)
 	eventually(t, 20*time.Second, "the second run's rows", func() (bool, string) {
 		k := s.kinds(l.LoanID)
 		return k[store.KindLoanStarted] == 2 && k[store.KindStageChanged] == 2*before[store.KindStageChanged], fmt.Sprint(k)
 	})
-	if err := s.c.SignalWorkflow(context.Background(), second.GetID(), "", workflows.SignalClose, workflows.CloseSignal{Reason: "test over"}); err != nil {
-		t.Fatal(err)
-	}
+	s.closeLoan(l.LoanID)
 }
 
 // The largest loan the API takes (policy.MaxInstallments installments, every
@@ -159,9 +155,7 @@ func TestRestartedLoanWritesItsRows(t *testing.T) {
 // history and every answer stays far below Temporal's 2 MiB payload limit.
 func TestLargestLoanStaysFarBelowTemporalLimits(t *testing.T) {
 	s := newStack(t)
-	queue := queueName(t)
-	w := s.startWorker(queue)
-	defer w.Stop()
+	queue := s.workerQueue()
 	reg, err := policy.LoadDir(policies.FS)
 	if err != nil {
 		t.Fatal(err)
@@ -251,9 +245,7 @@ func TestLargestLoanStaysFarBelowTemporalLimits(t *testing.T) {
 // server's own deduplication does not answer it with the first outcome).
 func TestRepeatedTxnWithAnotherAmountIsAConflict(t *testing.T) {
 	s := newStack(t)
-	queue := queueName(t)
-	w := s.startWorker(queue)
-	defer w.Stop()
+	queue := s.workerQueue()
 	l := overdueLoan(t, 2)
 	s.start(queue, l)
 	r := policy.Repayment{TxnID: "TXN-1", Amount: decimal.RequireFromString("10.00"), PaidAt: time.Now().Add(-time.Minute)}
@@ -269,18 +261,14 @@ func TestRepeatedTxnWithAnotherAmountIsAConflict(t *testing.T) {
 	if !errors.As(err, &con) || len(con.Fields) != 1 || con.Fields[0].Field != "amount" {
 		t.Errorf("another amount: %v, want a conflict naming amount", err)
 	}
-	if err := s.c.SignalWorkflow(context.Background(), workflows.WorkflowID(l.LoanID), "", workflows.SignalClose, workflows.CloseSignal{Reason: "test over"}); err != nil {
-		t.Fatal(err)
-	}
+	s.closeLoan(l.LoanID)
 }
 
 // Penalty accrual, a pause and a resume by signal (the Web UI's way), a
 // refused signal, and a partial repayment: recorded for the replay test.
 func TestPenaltyAccrualWithSignals(t *testing.T) {
 	s := newStack(t)
-	queue := queueName(t)
-	w := s.startWorker(queue)
-	defer w.Stop()
+	queue := s.workerQueue()
 	l := overdueLoan(t, 10)
 	run := s.start(queue, l)
 	id := workflows.WorkflowID(l.LoanID)
@@ -325,9 +313,7 @@ func TestPenaltyAccrualWithSignals(t *testing.T) {
 // collections case and the charged_off notice. Recorded for the replay test.
 func TestChargeOffOnTheServer(t *testing.T) {
 	s := newStack(t)
-	queue := queueName(t)
-	w := s.startWorker(queue)
-	defer w.Stop()
+	queue := s.workerQueue()
 	l := overdueLoan(t, 95)
 	run := s.start(queue, l)
 	id := workflows.WorkflowID(l.LoanID)
@@ -356,9 +342,7 @@ func TestChargeOffOnTheServer(t *testing.T) {
 // next run. Recorded for the replay test.
 func TestContinueAsNewWithMessagesInFlight(t *testing.T) {
 	s := newStack(t)
-	queue := queueName(t)
-	w := s.startWorker(queue)
-	defer w.Stop()
+	queue := s.workerQueue()
 	l := overdueLoan(t, 2)
 	run := s.start(queue, l)
 	id := workflows.WorkflowID(l.LoanID)

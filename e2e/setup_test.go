@@ -18,6 +18,7 @@ import (
 	"dunning/internal/testenv"
 	"dunning/store"
 	"dunning/templates"
+	"dunning/workflows"
 )
 
 var quiet = testenv.Quiet
@@ -41,6 +42,23 @@ func newStack(t *testing.T) *stack {
 func (s *stack) startWorker(queue string) worker.Worker {
 	s.t.Helper()
 	return testenv.StartWorker(s.t, s.c, s.store, s.tmpl, s.sink, queue)
+}
+
+// workerQueue starts a worker on a task queue of the test's own and returns
+// the queue; the worker stops when the test ends.
+func (s *stack) workerQueue() string {
+	q := queueName(s.t)
+	s.startWorker(q)
+	return q
+}
+
+// closeLoan ends a test's loan with a close signal.
+func (s *stack) closeLoan(loanID string) {
+	s.t.Helper()
+	if err := s.c.SignalWorkflow(context.Background(), workflows.WorkflowID(loanID), "", workflows.SignalClose,
+		workflows.CloseSignal{Reason: "test over"}); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // eventually polls cond until it holds or the deadline passes.
