@@ -46,6 +46,13 @@ type Receipt struct {
 	AcceptedAt time.Time
 }
 
+// Message statuses a provider's delivery receipt reports, as stored in the
+// notices table after sent.
+const (
+	StatusDelivered   = "delivered"
+	StatusUndelivered = "undelivered"
+)
+
 // Sender hands a message to one provider. An error for which IsPermanent is
 // true will not succeed on retry; any other error may.
 type Sender interface {
@@ -89,6 +96,52 @@ func Permanent(err error) error {
 // caller records the notice as failed instead of retrying.
 func IsPermanent(err error) bool {
 	return errors.Is(err, ErrPermanent)
+}
+
+// RetryAfterError is a transient failure for which the provider said when to
+// try again (HTTP 429 or 503 with Retry-After): the caller retries no sooner.
+type RetryAfterError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("%v (retry after %s)", e.Err, e.After)
+}
+
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// RetryAfter marks err as transient with a delay before the next attempt.
+func RetryAfter(err error, after time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &RetryAfterError{Err: err, After: after}
+}
+
+// RetryDelay is the delay a RetryAfterError in err's chain asks for, or 0.
+func RetryDelay(err error) time.Duration {
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		return ra.After
+	}
+	return 0
+}
+
+// Deduplicator is implemented by a Sender whose provider deduplicates by the
+// message's IdempotencyKey (the dev sink; SMTP by Message-ID is not enough).
+// Only such a Sender may be called again for a notice whose earlier attempt
+// may have reached the provider: for the others the outcome is "unknown" and
+// the delivery receipt settles it, because a duplicate collections SMS is a
+// complaint while a missing one is caught by the next rung.
+type Deduplicator interface {
+	Deduplicates() bool
+}
+
+// Deduplicates reports whether s's provider deduplicates by idempotency key.
+func Deduplicates(s Sender) bool {
+	d, ok := s.(Deduplicator)
+	return ok && d.Deduplicates()
 }
 
 // Registry maps a channel name to the Sender that delivers it; the worker

@@ -45,6 +45,10 @@ type DevSink struct {
 	receipts map[string]Receipt
 }
 
+// Deduplicates is true: the dev sink delivers a key once, like a provider
+// with idempotency keys.
+func (d *DevSink) Deduplicates() bool { return true }
+
 // Send records m as sent: one masked log line, one more count for its key.
 // It fails permanently for a message with no idempotency key, channel or
 // recipient, since retrying cannot fix those.
