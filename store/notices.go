@@ -18,6 +18,13 @@ const (
 	NoticeSent    = policy.NoticeStatusSent
 	NoticeFailed  = policy.NoticeStatusFailed
 	NoticeSkipped = policy.NoticeStatusSkipped
+	// NoticeUnknown: an earlier attempt handed the notice to a provider that
+	// cannot deduplicate, and its answer was lost; the receipt settles it.
+	NoticeUnknown = policy.NoticeStatusUnknown
+	// NoticeDelivered and NoticeUndelivered are what a provider's delivery
+	// receipt said of a sent (or unknown) notice.
+	NoticeDelivered   = "delivered"
+	NoticeUndelivered = "undelivered"
 )
 
 // ErrNoticeCompleted is returned by CompleteNotice when the notice already
@@ -50,11 +57,22 @@ type Notice struct {
 	CreatedAt         time.Time  `json:"created_at"`
 	SentAt            *time.Time `json:"sent_at"`
 	UpdatedAt         time.Time  `json:"updated_at"`
+	// ProviderCalledAt is when an attempt first handed the notice to the
+	// provider: a retry that finds it set cannot know whether the provider
+	// took it.
+	ProviderCalledAt *time.Time `json:"provider_called_at,omitempty"`
+	// ProviderError is the provider's error code from a failure or an
+	// undelivered receipt.
+	ProviderError string `json:"provider_error,omitempty"`
+	// DeliveredAt is when a receipt moved the notice to delivered or
+	// undelivered.
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 }
 
 const noticeColumns = `id, idempotency_key, loan_id, customer_id, channel, template, locale,
 	subject, body, body_html, recipient, status, reason, provider, provider_message_id,
-	workflow_id, run_id, attempt, created_at, sent_at, updated_at`
+	workflow_id, run_id, attempt, created_at, sent_at, updated_at, provider_called_at, provider_error,
+	delivered_at`
 
 // noticeValues inserts one notice; the callers say what a taken key does.
 const noticeValues = `INSERT INTO notices (idempotency_key, loan_id, customer_id, channel, template,
@@ -91,7 +109,7 @@ func scanNotice(row pgx.Row) (Notice, error) {
 	err := row.Scan(&n.ID, &n.IdempotencyKey, &n.LoanID, &n.CustomerID, &n.Channel, &n.Template,
 		&n.Locale, &n.Subject, &n.Body, &n.BodyHTML, &n.Recipient, &n.Status, &n.Reason,
 		&n.Provider, &n.ProviderMessageID, &n.WorkflowID, &n.RunID, &n.Attempt, &n.CreatedAt,
-		&n.SentAt, &n.UpdatedAt)
+		&n.SentAt, &n.UpdatedAt, &n.ProviderCalledAt, &n.ProviderError, &n.DeliveredAt)
 	return n, err
 }
 
@@ -191,7 +209,7 @@ func (s *Store) noticeByKey(ctx context.Context, key string) (Notice, error) {
 // status fails with ErrNoticeCompleted, and an unknown key with ErrNotFound.
 func (s *Store) CompleteNotice(ctx context.Context, key, status, reason, provider, providerMessageID string, sentAt time.Time) error {
 	switch status {
-	case NoticeSent, NoticeFailed, NoticeSkipped:
+	case NoticeSent, NoticeFailed, NoticeSkipped, NoticeUnknown:
 	default:
 		return invalidf("complete notice %s: status %q is not final", key, status)
 	}
