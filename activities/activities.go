@@ -19,6 +19,7 @@ import (
 // Store is what the activities need of the audit store.
 type Store interface {
 	ReserveNotice(ctx context.Context, n store.Notice) (store.Notice, bool, error)
+	MarkProviderCalled(ctx context.Context, key string, called bool) error
 	CompleteNotice(ctx context.Context, key, status, reason, provider, providerMessageID string, sentAt time.Time) error
 	RecordSkipped(ctx context.Context, n store.Notice) (store.Notice, error)
 	FinalizeNotice(ctx context.Context, n store.Notice) (store.Notice, bool, error)
@@ -119,13 +120,40 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 		log.Info("notice already recorded", "key", req.Key, "status", row.Status)
 		return resultOf(row), nil
 	}
+	if row.ProviderCalledAt != nil && !channels.Deduplicates(sender) {
+		// An earlier attempt handed the notice to a provider that cannot
+		// deduplicate, and its answer was lost: sending again could reach
+		// the borrower twice. The receipt settles it; the next rung
+		// catches a notice that was really lost.
+		reason := "outcome unknown: an earlier attempt reached the provider and its answer was lost"
+		if err := a.Store.CompleteNotice(ctx, req.Key, StatusUnknown, reason, "", "", time.Time{}); err != nil {
+			return NoticeResult{}, storeError("complete notice "+req.Key, err)
+		}
+		log.Warn("notice outcome unknown; not sent again", "key", req.Key, "to", channels.MaskRecipient(string(req.Channel), req.Recipient))
+		return NoticeResult{Status: StatusUnknown, Reason: reason}, nil
+	}
+	if err := a.Store.MarkProviderCalled(ctx, req.Key, true); err != nil {
+		return NoticeResult{}, storeError("mark notice "+req.Key, err)
+	}
 	receipt, err := sender.Send(ctx, channels.Message{
 		IdempotencyKey: req.Key, Channel: string(req.Channel), To: req.Recipient, Locale: req.Locale, Template: req.Template,
-		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, Title: msg.Title, Body: msg.Body,
+		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, Title: msg.Title, Body: msg.Body, Params: data.Params(),
 	})
 	if err != nil {
 		if !channels.IsPermanent(err) {
-			return NoticeResult{}, fmt.Errorf("send %s via %s: %w", req.Key, req.Channel, err)
+			if channels.IsNotAccepted(err) {
+				// The provider surely does not have it: a retry may send.
+				if err := a.Store.MarkProviderCalled(ctx, req.Key, false); err != nil {
+					return NoticeResult{}, storeError("mark notice "+req.Key, err)
+				}
+			}
+			err = fmt.Errorf("send %s via %s: %w", req.Key, req.Channel, err)
+			if d := channels.RetryDelay(err); d > 0 {
+				// The provider said when: no sooner (HTTP 429, Retry-After).
+				return NoticeResult{}, temporal.NewApplicationErrorWithOptions(err.Error(), "ProviderBusy",
+					temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
+			}
+			return NoticeResult{}, err
 		}
 		res := NoticeResult{Status: StatusFailed, Reason: "permanent: " + err.Error(), SentAt: time.Now()}
 		if errors.Is(err, channels.ErrInvalidRecipient) {

@@ -110,6 +110,24 @@ func (f *fakeStore) ReserveNotice(_ context.Context, n store.Notice) (store.Noti
 	return f.insertOrGet(n, store.NoticePending)
 }
 
+func (f *fakeStore) MarkProviderCalled(_ context.Context, key string, called bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("MarkProviderCalled"); err != nil {
+		return err
+	}
+	if i := f.find(key); i >= 0 && f.notices[i].Status == store.NoticePending {
+		now := time.Now()
+		switch {
+		case !called:
+			f.notices[i].ProviderCalledAt = nil
+		case f.notices[i].ProviderCalledAt == nil:
+			f.notices[i].ProviderCalledAt = &now
+		}
+	}
+	return nil
+}
+
 func (f *fakeStore) CompleteNotice(_ context.Context, key, status, reason, provider, msgID string, sentAt time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -117,7 +135,7 @@ func (f *fakeStore) CompleteNotice(_ context.Context, key, status, reason, provi
 		return err
 	}
 	switch status {
-	case store.NoticeSent, store.NoticeFailed, store.NoticeSkipped:
+	case store.NoticeSent, store.NoticeFailed, store.NoticeSkipped, store.NoticeUnknown:
 	default:
 		return fmt.Errorf("complete notice %s: status %q is not final: %w", key, status, store.ErrInvalid)
 	}
@@ -863,6 +881,37 @@ func TestSendNoticeStoreAndWiringErrors(t *testing.T) {
 			ch:   policy.SMS,
 			setup: func(f *fixture) {
 				f.sink.Reject = func(channels.Message) error { return channels.ErrInvalidRecipient }
+				f.store.setFail("CompleteNotice", errors.New("database is down"))
+			},
+			wantRow: store.NoticePending,
+		},
+		{
+			name:    "marking the provider call fails",
+			ch:      policy.SMS,
+			setup:   func(f *fixture) { f.store.setFail("MarkProviderCalled", errors.New("database is down")) },
+			wantRow: store.NoticePending,
+		},
+		{
+			name: "clearing the mark after a sure refusal fails",
+			ch:   policy.SMS,
+			setup: func(f *fixture) {
+				f.sink.Reject = func(channels.Message) error {
+					f.store.setFail("MarkProviderCalled", errors.New("database is down"))
+					return channels.NotAccepted(errors.New("503 Service Unavailable"))
+				}
+			},
+			wantRow: store.NoticePending,
+		},
+		{
+			name: "recording an unknown outcome fails",
+			ch:   policy.SMS,
+			setup: func(f *fixture) {
+				key := "L-2026-0001/1/1/7/sms"
+				if _, _, err := f.store.ReserveNotice(context.Background(), store.Notice{IdempotencyKey: key, Channel: "sms"}); err != nil {
+					panic(err)
+				}
+				_ = f.store.MarkProviderCalled(context.Background(), key, true)
+				f.acts.Senders = channels.Registry{channels.SMS: &plainSender{sink: f.sink}}
 				f.store.setFail("CompleteNotice", errors.New("database is down"))
 			},
 			wantRow: store.NoticePending,

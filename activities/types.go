@@ -29,6 +29,7 @@ const (
 	StatusSent    = store.NoticeSent
 	StatusFailed  = store.NoticeFailed
 	StatusSkipped = store.NoticeSkipped
+	StatusUnknown = store.NoticeUnknown
 )
 
 // NoticeResult is what happened to a notice. OptOut is set when the provider

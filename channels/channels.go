@@ -35,6 +35,10 @@ type Message struct {
 	HTML           string
 	Title          string
 	Body           string
+	// Params are the data the message was rendered from, by snake_case name
+	// (templates.Data.Params), for providers that send approved templates by
+	// code with parameters (Aliyun SMS) instead of free text.
+	Params map[string]string
 }
 
 // Receipt is a provider's acknowledgement of a message: which provider took
@@ -96,6 +100,33 @@ func Permanent(err error) error {
 // caller records the notice as failed instead of retrying.
 func IsPermanent(err error) bool {
 	return errors.Is(err, ErrPermanent)
+}
+
+// ErrNotAccepted marks a transient failure after which the provider surely
+// does not have the message (it answered with an error status: 429, 5xx),
+// as opposed to one where it may (a timeout after the request left). The
+// caller may then send again even to a provider that cannot deduplicate.
+var ErrNotAccepted = errors.New("not accepted by the provider")
+
+// notAcceptedError keeps err in the chain beside ErrNotAccepted.
+type notAcceptedError struct{ err error }
+
+func (e *notAcceptedError) Error() string   { return e.err.Error() }
+func (e *notAcceptedError) Unwrap() []error { return []error{ErrNotAccepted, e.err} }
+
+// NotAccepted marks err as a failure after which the provider surely does
+// not have the message. NotAccepted(nil) is nil.
+func NotAccepted(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &notAcceptedError{err: err}
+}
+
+// IsNotAccepted reports whether the provider surely does not have the
+// message after err: a permanent failure, a RetryAfter, or NotAccepted.
+func IsNotAccepted(err error) bool {
+	return errors.Is(err, ErrNotAccepted) || IsPermanent(err) || RetryDelay(err) > 0
 }
 
 // RetryAfterError is a transient failure for which the provider said when to

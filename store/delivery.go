@@ -9,14 +9,19 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// MarkProviderCalled records that an attempt is about to hand the pending
-// notice key to its provider. A later attempt that finds it set knows the
-// provider may have taken the notice. The first call's time stays.
-func (s *Store) MarkProviderCalled(ctx context.Context, key string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE notices
-SET provider_called_at = COALESCE(provider_called_at, now()), updated_at = now()
-WHERE idempotency_key = $1 AND status = 'pending'`, key)
-	if err != nil {
+// MarkProviderCalled records, with called true, that an attempt is about to
+// hand the pending notice key to its provider: a later attempt that finds it
+// set knows the provider may have taken the notice (the first call's time
+// stays). With called false it clears the mark after the provider surely
+// refused the message (it answered 429 or 5xx), so a retry may send again.
+func (s *Store) MarkProviderCalled(ctx context.Context, key string, called bool) error {
+	q := `UPDATE notices SET provider_called_at = COALESCE(provider_called_at, now()), updated_at = now()
+WHERE idempotency_key = $1 AND status = 'pending'`
+	if !called {
+		q = `UPDATE notices SET provider_called_at = NULL, updated_at = now()
+WHERE idempotency_key = $1 AND status = 'pending'`
+	}
+	if _, err := s.pool.Exec(ctx, q, key); err != nil {
 		return fmt.Errorf("mark notice %s as handed to its provider: %w", key, err)
 	}
 	return nil

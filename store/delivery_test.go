@@ -83,7 +83,7 @@ func TestMarkProviderCalled(t *testing.T) {
 	if _, _, err := s.ReserveNotice(ctx, notice("L-C/1", "sms")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MarkProviderCalled(ctx, "L-C/1"); err != nil {
+	if err := s.MarkProviderCalled(ctx, "L-C/1", true); err != nil {
 		t.Fatal(err)
 	}
 	first, _, _ := s.ReserveNotice(ctx, notice("L-C/1", "sms"))
@@ -91,12 +91,18 @@ func TestMarkProviderCalled(t *testing.T) {
 		t.Fatal("provider_called_at not set")
 	}
 	time.Sleep(10 * time.Millisecond)
-	if err := s.MarkProviderCalled(ctx, "L-C/1"); err != nil {
+	if err := s.MarkProviderCalled(ctx, "L-C/1", true); err != nil {
 		t.Fatal(err)
 	}
 	again, _, _ := s.ReserveNotice(ctx, notice("L-C/1", "sms"))
 	if !again.ProviderCalledAt.Equal(*first.ProviderCalledAt) {
 		t.Errorf("a second call moved provider_called_at")
+	}
+	if err := s.MarkProviderCalled(ctx, "L-C/1", false); err != nil {
+		t.Fatal(err)
+	}
+	if cleared, _, _ := s.ReserveNotice(ctx, notice("L-C/1", "sms")); cleared.ProviderCalledAt != nil {
+		t.Errorf("provider_called_at not cleared after a refusal")
 	}
 }
 

@@ -1,9 +1,11 @@
 package templates
 
 import (
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -72,6 +74,33 @@ func (d Data) values() map[string]any {
 		}
 	}
 	return m
+}
+
+// Params is d as template parameters for a provider that renders approved
+// templates itself (Aliyun SMS: TemplateParam): the fields that are set, by
+// snake_case name ("customer_name", "amount_due", "days_overdue"), numbers as
+// decimal strings.
+func (d Data) Params() map[string]string {
+	out := map[string]string{}
+	for name, v := range d.values() {
+		out[snakeCase(name)] = fmt.Sprint(v)
+	}
+	return out
+}
+
+// snakeCase turns a Go field name into snake_case: AmountDue → amount_due.
+func snakeCase(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // isDataField reports whether Data has an exported field called name, so New

@@ -633,3 +633,17 @@ func TestRenderEmptyBlock(t *testing.T) {
 		t.Errorf("err = %v, want rendered empty", err)
 	}
 }
+
+func TestDataParams(t *testing.T) {
+	d := Data{CustomerName: "张伟", AmountDue: "1068.50", DaysOverdue: 7, LoanRef: "****0001", Penalty: " "}
+	got := d.Params()
+	want := map[string]string{"customer_name": "张伟", "amount_due": "1068.50", "days_overdue": "7", "loan_ref": "****0001"}
+	if len(got) != len(want) {
+		t.Fatalf("Params = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("Params[%s] = %q, want %q", k, got[k], v)
+		}
+	}
+}

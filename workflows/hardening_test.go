@@ -216,6 +216,9 @@ type flakySender struct {
 	inner channels.Sender
 }
 
+// Deduplicates is the inner sender's (the dev sink dedupes by key).
+func (s flakySender) Deduplicates() bool { return channels.Deduplicates(s.inner) }
+
 func (s flakySender) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
 	s.f.mu.Lock()
 	fail := strings.Contains(m.IdempotencyKey, s.f.part) && s.f.n > 0

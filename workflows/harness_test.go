@@ -52,6 +52,21 @@ func (m *memStore) ReserveNotice(_ context.Context, n store.Notice) (store.Notic
 	return n, true, nil
 }
 
+func (m *memStore) MarkProviderCalled(_ context.Context, key string, called bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if i := m.find(key); i >= 0 && m.notices[i].Status == store.NoticePending {
+		now := time.Now()
+		switch {
+		case !called:
+			m.notices[i].ProviderCalledAt = nil
+		case m.notices[i].ProviderCalledAt == nil:
+			m.notices[i].ProviderCalledAt = &now
+		}
+	}
+	return nil
+}
+
 func (m *memStore) CompleteNotice(_ context.Context, key, status, reason, provider, msgID string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
