@@ -53,7 +53,7 @@ func TestSendNoticeToAProviderWithoutIdempotency(t *testing.T) {
 		wantDeliver int
 	}{
 		{"answer lost after it took it: unknown, not sent twice", []error{errTookIt}, "retry", 0, StatusUnknown, 1},
-		{"429 with Retry-After: sent on the retry", []error{channels.RetryAfter(errors.New("429 Too Many Requests"), 30 * time.Second)}, "retry", 30 * time.Second, StatusSent, 1},
+		{"429 with Retry-After: sent on the retry", []error{channels.RetryAfter(errors.New("429 Too Many Requests"), 30*time.Second)}, "retry", 30 * time.Second, StatusSent, 1},
 		{"503 not accepted: sent on the retry", []error{channels.NotAccepted(errors.New("503 Service Unavailable"))}, "retry", 0, StatusSent, 1},
 	}
 	for _, tt := range tests {
