@@ -14,11 +14,16 @@ import (
 const CapWindowDays = 7
 
 // Notice statuses, as recorded in the audit table and in SentNotice.Status.
-// Only NoticeStatusSent counts against the frequency caps.
+// Only NoticeStatusSent and NoticeStatusUnknown count against the frequency
+// caps.
 const (
 	NoticeStatusSent    = "sent"
 	NoticeStatusFailed  = "failed"
 	NoticeStatusSkipped = "skipped"
+	// NoticeStatusUnknown: the provider may have taken the notice (its answer
+	// was lost and it cannot deduplicate a resend). It counts against the
+	// caps like a sent one: the borrower probably got it.
+	NoticeStatusUnknown = "unknown"
 )
 
 // Reasons a planned channel of a point is not sent (SkippedChannel.Reason),
@@ -473,7 +478,7 @@ func skipReason(c Customer, caps Caps, loc *time.Location, sent []SentNotice, ch
 	day := LocalDate(at, loc)
 	perDay, per7 := 0, 0
 	for _, n := range sent {
-		if n.Status != NoticeStatusSent || n.Confirmation || n.Channel != ch {
+		if (n.Status != NoticeStatusSent && n.Status != NoticeStatusUnknown) || n.Confirmation || n.Channel != ch {
 			continue
 		}
 		k := day.DaysSince(LocalDate(n.At, loc))
