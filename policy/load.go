@@ -55,7 +55,8 @@ func Default() Policy {
 				{Offset: 90, Channels: []Channel{Email}, Template: "charged_off", Action: ActionChargeOff},
 			},
 		},
-		Caps: Caps{MaxPerChannelPerDay: 1, MaxPerChannelPer7Days: 7},
+		Caps:     Caps{MaxPerChannelPerDay: 1, MaxPerChannelPer7Days: 7},
+		Fallback: Fallback{SMS: []Channel{Push, Email}, Email: []Channel{}, Push: []Channel{Email}},
 	}
 }
 
@@ -424,6 +425,20 @@ func (p Policy) Validate() error {
 	if p.Caps.MaxPerChannelPer7Days < 1 {
 		bad("caps.max_per_channel_per_7_days", "must be at least 1, got %d", p.Caps.MaxPerChannelPer7Days)
 	}
+	for _, ch := range AllChannels {
+		list := p.Fallback.For(ch)
+		for i, to := range list {
+			at := fmt.Sprintf("fallback.%s[%d]", ch, i)
+			switch {
+			case !knownChannel(to):
+				bad(at, "unknown channel %q (want sms, email or push)", to)
+			case to == ch:
+				bad(at, "a channel cannot fall back to itself")
+			case slices.Contains(list[:i], to):
+				bad(at, "%s is listed twice", to)
+			}
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -656,5 +671,6 @@ func clonePolicy(p Policy) Policy {
 		ladder[i].Channels = slices.Clone(ladder[i].Channels)
 	}
 	p.Reminders.Ladder = ladder
+	p.Fallback = Fallback{SMS: slices.Clone(p.Fallback.SMS), Email: slices.Clone(p.Fallback.Email), Push: slices.Clone(p.Fallback.Push)}
 	return p
 }

@@ -106,6 +106,7 @@ reminders:
     - {offset: 60, channels: [sms, email], template: final_notice}
     - {offset: 90, channels: [email], template: charged_off, action: charge_off}
 caps: {max_per_channel_per_day: 1, max_per_channel_per_7_days: 7}
+fallback: {sms: [push, email], email: [], push: [email]}
 `
 	got, err := Parse("default", []byte(src))
 	if err != nil {
@@ -477,5 +478,36 @@ func TestSuggest(t *testing.T) {
 		if s := suggest(tc.got, known); s != tc.want {
 			t.Errorf("suggest(%q) = %q; want %q", tc.got, s, tc.want)
 		}
+	}
+}
+
+func TestFallbackValidation(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		f     Fallback
+		field string
+	}{
+		{"none is fine", Fallback{}, ""},
+		{"unknown channel", Fallback{SMS: []Channel{"fax"}}, "fallback.sms[0]"},
+		{"to itself", Fallback{Push: []Channel{Push}}, "fallback.push[0]"},
+		{"twice", Fallback{Email: []Channel{Push, SMS, Push}}, "fallback.email[2]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := Default()
+			p.Fallback = c.f
+			err := p.Validate()
+			if c.field == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.field+":") {
+				t.Errorf("Validate = %v, want a problem with %s", err, c.field)
+			}
+		})
+	}
+	if got := Default().Fallback.For("fax"); got != nil {
+		t.Errorf("For(fax) = %v", got)
 	}
 }

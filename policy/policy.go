@@ -15,6 +15,35 @@ type Policy struct {
 	Allocation []Component   `yaml:"allocation"`
 	Reminders  ReminderRules `yaml:"reminders"`
 	Caps       Caps          `yaml:"caps"`
+	// Fallback says where a point's notice goes when the provider reports
+	// the customer's address on a channel permanently invalid [sms → push →
+	// email]. A policy without it (and every loan started before it
+	// existed) has no fallback.
+	Fallback Fallback `yaml:"fallback"`
+}
+
+// Fallback lists, per channel, the channels to try in order when the
+// channel's provider reports the customer's address invalid (unknown number,
+// unsubscribed, unregistered device token): the point's notice goes out once
+// on the first of them that reaches the customer and is not already part of
+// the point.
+type Fallback struct {
+	SMS   []Channel `yaml:"sms"`   // [push, email]
+	Email []Channel `yaml:"email"` // []
+	Push  []Channel `yaml:"push"`  // [email]
+}
+
+// For is the fallback list of ch.
+func (f Fallback) For(ch Channel) []Channel {
+	switch ch {
+	case SMS:
+		return f.SMS
+	case Email:
+		return f.Email
+	case Push:
+		return f.Push
+	}
+	return nil
 }
 
 // PenaltyRules govern penalty interest and the late fee.
