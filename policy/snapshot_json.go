@@ -58,6 +58,7 @@ type wireSnapshot struct {
 	NextReminderAt  *time.Time        `json:"next_reminder_at,omitempty"`
 	Paused          bool              `json:"paused"`
 	NoticesSent     int               `json:"notices_sent"`
+	OptOuts         []Channel         `json:"opt_outs"`
 	ChargedOff      bool              `json:"charged_off,omitempty"`
 	ScheduleVersion int               `json:"schedule_version"`
 	Applied         []wireAllocation  `json:"applied,omitempty"`
@@ -78,6 +79,7 @@ func (s Snapshot) MarshalJSON() ([]byte, error) {
 		LoanID: s.LoanID, State: s.State, DaysPastDue: s.DaysPastDue, Bucket: s.Bucket, Stage: s.Stage,
 		AsOf: s.AsOf, Currency: s.Currency, Overdue: b(s.Overdue), Outstanding: b(s.Outstanding),
 		Credit: f(s.Credit), NextReminderAt: s.NextReminderAt, Paused: s.Paused, NoticesSent: s.NoticesSent,
+		OptOuts:    s.OptOuts,
 		ChargedOff: s.ChargedOff, ScheduleVersion: s.ScheduleVersion,
 		Installments: make([]wireInstallment, 0, len(s.Installments)),
 	}

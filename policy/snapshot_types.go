@@ -48,6 +48,9 @@ type Snapshot struct {
 	NextReminderAt *time.Time         `json:"next_reminder_at,omitempty"`
 	Paused         bool               `json:"paused"`
 	NoticesSent    int                `json:"notices_sent"`
+	// OptOuts are the channels the customer may not be contacted on (the
+	// workflow fills it: opt-outs by operator, keyword or carrier).
+	OptOuts []Channel `json:"opt_outs"`
 
 	// ChargedOff is true once DPD reached the charge-off rung (+90).
 	ChargedOff bool `json:"charged_off,omitempty"`

@@ -29,7 +29,19 @@ const (
 	SignalReschedule    = "reschedule"
 
 	QueryStatus = "status"
+
+	// Delivery signals, sent by the API's webhooks (never by operators).
+	SignalOptOut         = "opt_out"
+	SignalOptIn          = "opt_in"
+	SignalDeliveryReport = "delivery_report"
 )
+
+// ChannelQueue is the task queue of one channel's send activities, beside
+// the loan's queue: "dunning-sms", "dunning-email", "dunning-push". Each has
+// its own rate limit (the worker's TaskQueueActivitiesPerSecond), so a
+// morning burst stays under one provider's limit without slowing the other
+// channels or the workflows.
+func ChannelQueue(loanQueue string, ch policy.Channel) string { return loanQueue + "-" + string(ch) }
 
 // WorkflowID is the id of the loan's workflow: one workflow per loan.
 func WorkflowID(loanID string) string { return "loan-" + loanID }
@@ -42,6 +54,31 @@ type Input struct {
 	Loan   policy.Loan   `json:"loan"`
 	Policy policy.Policy `json:"policy"`
 	State  *State        `json:"state,omitempty"`
+	// KeywordOptOuts are the channels in Loan.Customer.OptOuts that the
+	// borrower opted out of by keyword (a STOP reply) before the loan
+	// started: a START reverses them.
+	KeywordOptOuts []policy.Channel `json:"keyword_opt_outs,omitempty"`
+}
+
+// OptSignal opts the customer out of a channel, or back in. Source says
+// who: "keyword" (the borrower replied STOP / START), "carrier" (the
+// provider reported the address unsubscribed). Opting in reverses only an
+// opt-out made by keyword.
+type OptSignal struct {
+	Channel policy.Channel `json:"channel"`
+	Source  string         `json:"source"`
+	Keyword string         `json:"keyword,omitempty"`
+}
+
+// DeliveryReport is a provider's receipt that the notice Key was not
+// delivered. Permanent means the address will never work (unknown number,
+// unsubscribed): the channel is opted out and the point's notice falls back.
+type DeliveryReport struct {
+	Key       string         `json:"key"`
+	Channel   policy.Channel `json:"channel"`
+	Status    string         `json:"status"`
+	Error     string         `json:"error,omitempty"`
+	Permanent bool           `json:"permanent"`
 }
 
 // PauseSignal pauses reminders (and, with the policy's freeze_penalty, penalty

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,16 +19,22 @@ import (
 )
 
 // noticeOptions: a notice is retried for hours (a provider outage), never
-// forever: after that it is recorded as failed and the ladder moves on.
-func noticeOptions(ctx workflow.Context, summary string) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+// forever: after that it is recorded as failed and the ladder moves on. From
+// deliveryVersion on it runs on its channel's task queue (ChannelQueue),
+// where the worker applies the channel's rate limit.
+func (l *loan) noticeOptions(ctx workflow.Context, summary string, ch policy.Channel) workflow.Context {
+	opts := workflow.ActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: 6 * time.Hour,
 		Summary:                summary,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
 		},
-	})
+	}
+	if l.dv >= 1 {
+		opts.TaskQueue = ChannelQueue(workflow.GetInfo(ctx).TaskQueueName, ch)
+	}
+	return workflow.WithActivityOptions(ctx, opts)
 }
 
 // ledgerOptions: the audit trail must not lose a row, so ledger and case
@@ -336,7 +343,7 @@ func (l *loan) sendPoint(ctx workflow.Context, p policy.Point, snap policy.Snaps
 			Key: key, LoanID: l.terms.LoanID, CustomerID: cust.ID, Channel: ch, Template: p.Template,
 			Locale: cust.Locale, Recipient: recipient(cust, ch), Data: data,
 		}
-		fs = append(fs, pending{ch, req, workflow.ExecuteActivity(noticeOptions(ctx, summary+" "+string(ch)), acts.SendNotice, req)})
+		fs = append(fs, pending{ch, req, workflow.ExecuteActivity(l.noticeOptions(ctx, summary+" "+string(ch), ch), acts.SendNotice, req)})
 	}
 	if len(p.Skipped) > 0 && l.hv >= 1 {
 		for _, s := range p.Skipped {
@@ -363,6 +370,7 @@ func (l *loan) sendPoint(ctx workflow.Context, p policy.Point, snap policy.Snaps
 			l.st.Sent = append(l.st.Sent, l.sentNotice(ctx, p, s.Key, s.Channel, activities.StatusSkipped))
 		}
 	}
+	var invalid []policy.Channel
 	for _, pf := range fs {
 		var res activities.NoticeResult
 		status := activities.StatusFailed
@@ -373,12 +381,24 @@ func (l *loan) sendPoint(ctx workflow.Context, p policy.Point, snap policy.Snaps
 			status = res.Status
 			if res.OptOut {
 				l.optOut(ctx, pf.ch, res.Reason)
+				invalid = append(invalid, pf.ch)
 			}
 		}
 		if status == activities.StatusSent {
 			l.st.NoticesSent++
 		}
 		l.st.Sent = append(l.st.Sent, l.sentNotice(ctx, p, pf.req.Key, pf.ch, status))
+	}
+	if l.dv >= 1 {
+		// The point's notice goes out once more on a fallback channel for
+		// each channel whose address turned out invalid.
+		used := slices.Clone(p.Channels)
+		for _, sk := range p.Skipped {
+			used = append(used, sk.Channel)
+		}
+		for _, ch := range invalid {
+			l.fallback(ctx, Fallback{ScheduleVersion: p.ScheduleVersion, Seq: p.Seq, Offset: p.Offset, Template: p.Template, Failed: ch}, &used, snap)
+		}
 	}
 	switch p.Action {
 	case policy.ActionOpenCase:
@@ -396,6 +416,67 @@ func (l *loan) sendPoint(ctx workflow.Context, p policy.Point, snap policy.Snaps
 	}
 	l.trimSent(workflow.Now(ctx), snap)
 	l.flush(ctx)
+}
+
+// fallback sends the notice of point fb, whose address on fb.Failed is
+// invalid, once on the first of the policy's fallback channels for it that
+// reaches the customer and is not in used (the point's channels, skipped
+// ones, and fallbacks already taken). A fallback whose address is invalid too
+// passes on to the next one.
+func (l *loan) fallback(ctx workflow.Context, fb Fallback, used *[]policy.Channel, snap policy.Snapshot) {
+	cust := l.terms.Customer
+	for _, ch := range l.pol.Fallback.For(fb.Failed) {
+		if slices.Contains(*used, ch) || !l.canUse(ch) || l.attempted(fb, ch) {
+			continue
+		}
+		*used = append(*used, ch)
+		key := policy.NoticeKey(l.terms.LoanID, fb.ScheduleVersion, fb.Seq, fb.Offset, ch)
+		req := activities.NoticeRequest{Key: key, LoanID: l.terms.LoanID, CustomerID: cust.ID, Channel: ch,
+			Template: fb.Template, Locale: cust.Locale, Recipient: recipient(cust, ch), Data: l.noticeData(snap, fb.Seq)}
+		summary := fmt.Sprintf("D%+d %s fallback %s → %s", fb.Offset, fb.Template, fb.Failed, ch)
+		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"from": string(fb.Failed), "to": string(ch)}).
+			Counter("dunning_fallbacks_total").Inc(1)
+		var res activities.NoticeResult
+		status := activities.StatusFailed
+		if err := workflow.ExecuteActivity(l.noticeOptions(ctx, summary, ch), acts.SendNotice, req).Get(ctx, &res); err != nil {
+			workflow.GetLogger(ctx).Error("fallback notice failed", "key", key, "error", err)
+			l.failNotice(req, err)
+		} else {
+			status = res.Status
+		}
+		if status == activities.StatusSent {
+			l.st.NoticesSent++
+		}
+		l.st.Sent = append(l.st.Sent, policy.SentNotice{Key: key, ScheduleVersion: fb.ScheduleVersion, Seq: fb.Seq,
+			Offset: fb.Offset, Channel: ch, Template: fb.Template, Status: status, At: workflow.Now(ctx)})
+		if res.OptOut {
+			l.optOut(ctx, ch, res.Reason)
+			continue // invalid too: the next fallback
+		}
+		return
+	}
+}
+
+// attempted reports whether point fb's notice was attempted on ch.
+func (l *loan) attempted(fb Fallback, ch policy.Channel) bool {
+	return slices.ContainsFunc(l.st.Sent, func(n policy.SentNotice) bool {
+		return !n.Confirmation && n.ScheduleVersion == fb.ScheduleVersion && n.Seq == fb.Seq && n.Offset == fb.Offset && n.Channel == ch
+	})
+}
+
+// sendFallbacks sends the fallbacks that delivery receipts queued.
+func (l *loan) sendFallbacks(ctx workflow.Context, snap policy.Snapshot) {
+	for len(l.st.Fallbacks) > 0 {
+		fb := l.st.Fallbacks[0]
+		l.st.Fallbacks = l.st.Fallbacks[1:]
+		var used []policy.Channel
+		for _, n := range l.st.Sent {
+			if !n.Confirmation && n.ScheduleVersion == fb.ScheduleVersion && n.Seq == fb.Seq && n.Offset == fb.Offset {
+				used = append(used, n.Channel)
+			}
+		}
+		l.fallback(ctx, fb, &used, snap)
+	}
 }
 
 func (l *loan) sentNotice(ctx workflow.Context, p policy.Point, key string, ch policy.Channel, status string) policy.SentNotice {
@@ -449,7 +530,7 @@ func (l *loan) sendConfirmations(ctx workflow.Context) {
 				Template: c.Template, Locale: cust.Locale, Recipient: recipient(cust, ch), Data: data, Confirmation: true}
 			var res activities.NoticeResult
 			status := activities.StatusFailed
-			if err := workflow.ExecuteActivity(noticeOptions(ctx, c.Template+" "+string(ch)), acts.SendNotice, req).Get(ctx, &res); err != nil {
+			if err := workflow.ExecuteActivity(l.noticeOptions(ctx, c.Template+" "+string(ch), ch), acts.SendNotice, req).Get(ctx, &res); err != nil {
 				workflow.GetLogger(ctx).Error("confirmation failed", "key", key, "error", err)
 				l.failNotice(req, err)
 			} else {

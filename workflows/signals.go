@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 // signalChannels are the loan's signal channels, read in one fixed order.
 type signalChannels struct {
 	pause, resume, close, contact, reschedule workflow.ReceiveChannel
+	optOut, optIn, report                     workflow.ReceiveChannel
 }
 
 func newSignalChannels(ctx workflow.Context) signalChannels {
@@ -25,6 +27,9 @@ func newSignalChannels(ctx workflow.Context) signalChannels {
 		close:      workflow.GetSignalChannel(ctx, SignalClose),
 		contact:    workflow.GetSignalChannel(ctx, SignalUpdateContact),
 		reschedule: workflow.GetSignalChannel(ctx, SignalReschedule),
+		optOut:     workflow.GetSignalChannel(ctx, SignalOptOut),
+		optIn:      workflow.GetSignalChannel(ctx, SignalOptIn),
+		report:     workflow.GetSignalChannel(ctx, SignalDeliveryReport),
 	}
 }
 
@@ -63,6 +68,23 @@ func (s signalChannels) addTo(ctx workflow.Context, sel workflow.Selector, l *lo
 		c.Receive(ctx, &r)
 		l.onReschedule(ctx, r)
 	})
+	// Delivery signals come from the API's webhooks; runs recorded before
+	// them never saw one, so taking them changes no recorded history.
+	sel.AddReceive(s.optOut, func(c workflow.ReceiveChannel, _ bool) {
+		var o OptSignal
+		c.Receive(ctx, &o)
+		l.onOptOut(ctx, o)
+	})
+	sel.AddReceive(s.optIn, func(c workflow.ReceiveChannel, _ bool) {
+		var o OptSignal
+		c.Receive(ctx, &o)
+		l.onOptIn(ctx, o)
+	})
+	sel.AddReceive(s.report, func(c workflow.ReceiveChannel, _ bool) {
+		var r DeliveryReport
+		c.Receive(ctx, &r)
+		l.onDeliveryReport(ctx, r)
+	})
 	if l.hv >= 1 {
 		addClose()
 	}
@@ -100,6 +122,20 @@ func (s signalChannels) drain(ctx workflow.Context, l *loan) bool {
 	for s.reschedule.ReceiveAsync(&rs) {
 		l.onReschedule(ctx, rs)
 		found, rs = true, RescheduleSignal{}
+	}
+	var o OptSignal
+	for s.optOut.ReceiveAsync(&o) {
+		l.onOptOut(ctx, o)
+		found, o = true, OptSignal{}
+	}
+	for s.optIn.ReceiveAsync(&o) {
+		l.onOptIn(ctx, o)
+		found, o = true, OptSignal{}
+	}
+	var dr DeliveryReport
+	for s.report.ReceiveAsync(&dr) {
+		l.onDeliveryReport(ctx, dr)
+		found, dr = true, DeliveryReport{}
 	}
 	if l.hv >= 1 {
 		drainClose() // last, as in addTo
@@ -281,6 +317,91 @@ func (l *loan) applyReschedule(ctx workflow.Context, r RescheduleSignal, natural
 	l.recordKeyed(store.KindRescheduled, natural, nil, map[string]any{
 		"reason": r.Reason, "installments": len(r.Installments), "schedule_version": snap.ScheduleVersion + 1,
 	}, now)
+}
+
+// Opt-out sources the delivery signals carry (store.OptOutKeyword,
+// store.OptOutCarrier).
+const (
+	sourceKeyword = "keyword"
+	sourceCarrier = "carrier"
+)
+
+// checkOpt validates an opt-out or opt-in signal.
+func checkOpt(o OptSignal) error {
+	var v policy.ValidationError
+	if !slices.Contains(policy.AllChannels, o.Channel) {
+		v = append(v, policy.FieldError{Field: "channel", Problem: fmt.Sprintf("unknown channel %q", o.Channel)})
+	}
+	if o.Source != sourceKeyword && o.Source != sourceCarrier {
+		v = append(v, policy.FieldError{Field: "source", Problem: fmt.Sprintf("must be %s or %s, got %q", sourceKeyword, sourceCarrier, o.Source)})
+	}
+	if err := v.Err(); err != nil {
+		return rejected(err)
+	}
+	return nil
+}
+
+// onOptOut stops a channel because the borrower replied STOP (keyword) or
+// the provider reported the address unsubscribed (carrier). A keyword
+// opt-out of a channel that was open is remembered, so START can reverse
+// exactly that one.
+func (l *loan) onOptOut(ctx workflow.Context, o OptSignal) {
+	if err := checkOpt(o); err != nil {
+		l.rejectSignal(ctx, SignalOptOut, err)
+		return
+	}
+	if l.terms.Customer.OptedOut(o.Channel) {
+		return // already: nothing changes, nothing to audit twice
+	}
+	l.terms.Customer.OptOuts = append(slices.Clone(l.terms.Customer.OptOuts), o.Channel)
+	if o.Source == sourceKeyword {
+		l.st.KeywordOptOuts = append(l.st.KeywordOptOuts, o.Channel)
+	}
+	l.record(ctx, store.KindContactUpdated, nil, map[string]any{"opt_out": o.Channel, "source": o.Source, "keyword": o.Keyword})
+}
+
+// onOptIn reverses a keyword opt-out (the borrower replied START); any other
+// opt-out stays, and the refusal is audited.
+func (l *loan) onOptIn(ctx workflow.Context, o OptSignal) {
+	if err := checkOpt(o); err != nil {
+		l.rejectSignal(ctx, SignalOptIn, err)
+		return
+	}
+	if o.Source != sourceKeyword || !slices.Contains(l.st.KeywordOptOuts, o.Channel) {
+		l.rejectSignal(ctx, SignalOptIn, conflict(fmt.Errorf("%s was not opted out by keyword: only such an opt-out is reversed", o.Channel)))
+		return
+	}
+	l.st.KeywordOptOuts = slices.DeleteFunc(slices.Clone(l.st.KeywordOptOuts), func(c policy.Channel) bool { return c == o.Channel })
+	l.terms.Customer.OptOuts = slices.DeleteFunc(slices.Clone(l.terms.Customer.OptOuts), func(c policy.Channel) bool { return c == o.Channel })
+	l.record(ctx, store.KindContactUpdated, nil, map[string]any{"opt_in": o.Channel, "source": o.Source, "keyword": o.Keyword})
+}
+
+// onDeliveryReport takes a provider's receipt that a notice was not
+// delivered. A permanent failure opts the channel out and queues the
+// point's notice for its fallback channel (if the point is of the current
+// schedule); a transient one changes nothing (the notices table has it).
+func (l *loan) onDeliveryReport(ctx workflow.Context, r DeliveryReport) {
+	if r.Key == "" || !slices.Contains(policy.AllChannels, r.Channel) {
+		l.rejectSignal(ctx, SignalDeliveryReport, rejected(policy.ValidationError{{Field: "key", Problem: "a delivery report needs the notice key and its channel"}}))
+		return
+	}
+	if !r.Permanent {
+		return
+	}
+	reachable := l.canUse(r.Channel)
+	l.optOut(ctx, r.Channel, "undelivered: "+r.Error)
+	if !reachable {
+		return // opted out already: its fallback, if any, was taken then
+	}
+	snap := l.snapshot(workflow.Now(ctx))
+	for _, n := range l.st.Sent {
+		if n.Key == r.Key && !n.Confirmation && n.ScheduleVersion == snap.ScheduleVersion {
+			l.st.Fallbacks = append(l.st.Fallbacks, Fallback{ScheduleVersion: n.ScheduleVersion, Seq: n.Seq,
+				Offset: n.Offset, Template: n.Template, Failed: r.Channel})
+			l.wake.SendAsync(true)
+			return
+		}
+	}
 }
 
 // rejectSignal writes a refused signal to the ledger with its reason: the

@@ -32,6 +32,12 @@ type State struct {
 	// Rules is the version of the money and schedule rules the loan runs
 	// under, chosen when it started and kept for life (0: the original).
 	Rules policy.Rules `json:"rules,omitempty"`
+	// KeywordOptOuts are the channels the borrower opted out of by keyword;
+	// only those does an opt-in (START) reverse.
+	KeywordOptOuts []policy.Channel `json:"keyword_opt_outs,omitempty"`
+	// Fallbacks are notices still to send on a fallback channel after a
+	// delivery receipt reported an address permanently invalid.
+	Fallbacks []Fallback `json:"fallbacks,omitempty"`
 	// Posted is the penalty and late fee per installment already in the ledger.
 	Posted      []Posted `json:"posted,omitempty"`
 	LastStage   string   `json:"last_stage,omitempty"`
@@ -57,4 +63,14 @@ type Posted struct {
 	Seq     int             `json:"seq"`
 	Penalty decimal.Decimal `json:"penalty"`
 	LateFee decimal.Decimal `json:"late_fee"`
+}
+
+// Fallback is a ladder point whose notice on Failed was not delivered and
+// goes out once on the policy's fallback channel.
+type Fallback struct {
+	ScheduleVersion int            `json:"schedule_version"`
+	Seq             int            `json:"seq"`
+	Offset          int            `json:"offset"`
+	Template        string         `json:"template"`
+	Failed          policy.Channel `json:"failed"`
 }

@@ -36,7 +36,14 @@ type loan struct {
 	keySeq int
 	// audit says what is stuck in the audit trail, "" when nothing is.
 	audit string
+	// dv is the delivery version of this run (see deliveryVersion).
+	dv workflow.Version
 }
+
+// deliveryVersion gates what real delivery changed: notices on their
+// channel's task queue, and the fallback to another channel when a
+// provider reports an address invalid.
+const deliveryVersion = "delivery-1"
 
 // hardeningVersion gates everything the hardening release changed in what a
 // running loan does: no message lost at continue-as-new or finish, timers
@@ -56,7 +63,9 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 		return policy.Snapshot{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
 	}
 	l.hv = workflow.GetVersion(ctx, hardeningVersion, workflow.DefaultVersion, 1)
+	l.dv = workflow.GetVersion(ctx, deliveryVersion, workflow.DefaultVersion, 1)
 	if l.st.Runs == 1 {
+		l.st.KeywordOptOuts = in.KeywordOptOuts
 		// A new loan takes the newest money and schedule rules and keeps them
 		// for life (policy.Rules); a history recorded before rules were
 		// versioned has no marker and keeps the original ones.
@@ -88,6 +97,9 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 			l.noticePauseExpiry(ctx, now)
 		}
 		l.sendConfirmations(ctx)
+		if len(l.st.Fallbacks) > 0 {
+			l.sendFallbacks(ctx, l.snapshot(workflow.Now(ctx)))
+		}
 		if l.hv >= 1 {
 			// Confirmations may have taken minutes: act on the time now.
 			now = workflow.Now(ctx)
@@ -324,6 +336,7 @@ func (l *loan) snapshot(now time.Time) policy.Snapshot {
 		panic(fmt.Sprintf("snapshot of loan %s: %v", l.terms.LoanID, err))
 	}
 	s.NoticesSent = l.st.NoticesSent
+	s.OptOuts = append([]policy.Channel{}, l.terms.Customer.OptOuts...)
 	if l.st.Closed {
 		s.State = policy.StateClosed
 	}
