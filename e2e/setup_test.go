@@ -12,7 +12,6 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 
 	"dunning/channels"
 	"dunning/internal/testenv"
@@ -39,7 +38,7 @@ func newStack(t *testing.T) *stack {
 }
 
 // startWorker runs the loan workflow and activities on queue.
-func (s *stack) startWorker(queue string) worker.Worker {
+func (s *stack) startWorker(queue string) interface{ Stop() } {
 	s.t.Helper()
 	return testenv.StartWorker(s.t, s.c, s.store, s.tmpl, s.sink, queue)
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -12,4 +13,10 @@ import (
 func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflowWithOptions(LoanWorkflow, workflow.RegisterOptions{Name: WorkflowType})
 	w.RegisterActivity(a)
+}
+
+// RegisterChannel puts the activities on a worker of one channel's queue
+// (ChannelQueue): only notices run there, under that channel's rate limit.
+func RegisterChannel(w worker.Registry, a *activities.Activities) {
+	w.RegisterActivityWithOptions(a.SendNotice, activity.RegisterOptions{Name: "SendNotice"})
 }

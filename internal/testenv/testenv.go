@@ -23,6 +23,7 @@ import (
 	"dunning/channels"
 	"dunning/internal/pgtest"
 	"dunning/internal/temporalutil"
+	"dunning/policy"
 	"dunning/store"
 	"dunning/templates"
 	"dunning/workflows"
@@ -91,33 +92,49 @@ func Queue(t testing.TB) string {
 // StartWorker runs the loan workflow and the real activities over st (the
 // test's database, or a wrapper that injects faults), sending to
 // sink, on queue; it is stopped when the test ends (or earlier by the caller).
-func StartWorker(t testing.TB, c client.Client, st activities.Store, tmpl *templates.Renderer, sink *channels.DevSink, queue string) worker.Worker {
+func StartWorker(t testing.TB, c client.Client, st activities.Store, tmpl *templates.Renderer, sink *channels.DevSink, queue string) interface{ Stop() } {
 	t.Helper()
-	w := worker.New(c, queue, worker.Options{})
-	workflows.Register(w, &activities.Activities{
+	acts := &activities.Activities{
 		Store: st, Senders: channels.DevRegistry(sink), Templates: tmpl, Log: Quiet, Brand: Brand,
-	})
-	if err := w.Start(); err != nil {
-		t.Fatalf("start worker: %v", err)
+	}
+	w := worker.New(c, queue, worker.Options{})
+	workflows.Register(w, acts)
+	ws := []worker.Worker{w}
+	// Each channel's notices run on a queue of their own (workflows.ChannelQueue).
+	for _, ch := range policy.AllChannels {
+		cw := worker.New(c, workflows.ChannelQueue(queue, ch), worker.Options{})
+		workflows.RegisterChannel(cw, acts)
+		ws = append(ws, cw)
+	}
+	for _, w := range ws {
+		if err := w.Start(); err != nil {
+			t.Fatalf("start worker: %v", err)
+		}
 	}
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {
-			w.Stop()
+			for _, w := range ws {
+				w.Stop()
+			}
 		}
 	})
-	return &onceWorker{Worker: w, stopped: &stopped}
+	return &onceWorker{workers: ws, stopped: &stopped}
 }
 
-// onceWorker lets a test stop its worker early without a second Stop at cleanup.
+// onceWorker lets a test stop its workers (the loan queue's and the
+// channels') early without a second Stop at cleanup.
 type onceWorker struct {
-	worker.Worker
+	workers []worker.Worker
 	stopped *bool
 }
 
+// Stop stops every worker once.
 func (w *onceWorker) Stop() {
 	if !*w.stopped {
 		*w.stopped = true
-		w.Worker.Stop()
+		for _, x := range w.workers {
+			x.Stop()
+		}
 	}
 }
