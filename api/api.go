@@ -54,6 +54,15 @@ type Deps struct {
 	// Now is the clock for defaults (paid_at) and checks (paused until);
 	// nil means time.Now.
 	Now func() time.Time
+	// Delivery serves the delivery webhooks (receipts, replies) and the
+	// opt-out check when a loan starts; nil disables both (those routes
+	// answer 503). A *store.Store is one.
+	Delivery DeliveryStore
+	// InboundToken is the bearer token an SMS gateway sends to POST
+	// /v1/inbound/sms (INBOUND_TOKEN); "" turns that route off.
+	InboundToken string
+	// BrandName signs the confirmation of an opt-out by reply.
+	BrandName string
 }
 
 // server is the API: the dependencies, the routes and the counters.
@@ -90,6 +99,7 @@ func New(deps Deps) http.Handler {
 	s.mux.HandleFunc("POST /v1/loans/{id}/reschedule", s.v1(s.reschedule))
 	s.mux.HandleFunc("GET /v1/loans/{id}/notices", s.v1(s.notices))
 	s.mux.HandleFunc("GET /v1/loans/{id}/audit", s.v1(s.audit))
+	s.mux.HandleFunc("POST /v1/inbound/sms", s.inboundSMS)
 	s.mux.HandleFunc("GET /healthz", s.health)
 	s.mux.HandleFunc("GET /metrics", s.metricsPage)
 	return s

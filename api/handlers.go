@@ -34,7 +34,19 @@ func (s *server) startLoan(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	res, err := StartLoan(ctx, s.Temporal, l, p, s.TaskQueue)
+	in := workflows.Input{Loan: l, Policy: p}
+	if err := startOptOuts(ctx, s.Delivery, &in); err != nil {
+		s.fail(w, l.LoanID, err)
+		return
+	}
+	if s.Delivery != nil {
+		// Before the start: a STOP that arrives right after must find the loan.
+		if err := s.Delivery.AddLoanContacts(ctx, l.LoanID, contactsOf(l.Customer)); err != nil {
+			s.fail(w, l.LoanID, fmt.Errorf("contacts of loan %s: %w: %w", l.LoanID, ErrUnavailable, err))
+			return
+		}
+	}
+	res, err := StartInput(ctx, s.Temporal, in, s.TaskQueue)
 	switch {
 	case errors.Is(err, ErrNotOpen):
 		writeError(w, http.StatusConflict, fmt.Sprintf("loan %s already finished (paid off or closed): its id cannot be started again", l.LoanID))
@@ -127,9 +139,26 @@ func (s *server) closeLoan(w http.ResponseWriter, r *http.Request) {
 }
 
 // contact: PUT /v1/loans/{id}/contact, a workflows.ContactUpdate.
+//
+// A new phone number that opted out by reply before is opted out on this
+// loan too (and recorded, so a later reply from it reaches this loan).
 func (s *server) contact(w http.ResponseWriter, r *http.Request) {
 	var u workflows.ContactUpdate
-	s.action(w, r, workflows.UpdateContact, &u, func() error { return checkContact(u, s.HasLocale) })
+	s.actionThen(w, r, workflows.UpdateContact, &u, func() error { return checkContact(u, s.HasLocale) },
+		func(ctx context.Context, id string) error {
+			if u.Phone == "" || s.Delivery == nil {
+				return nil
+			}
+			if err := s.Delivery.AddLoanContacts(ctx, id, []store.Contact{{Channel: string(policy.SMS), Address: u.Phone}}); err != nil {
+				return fmt.Errorf("contacts of loan %s: %w: %w", id, ErrUnavailable, err)
+			}
+			source, err := s.Delivery.OptedOut(ctx, string(policy.SMS), u.Phone)
+			if err != nil || source == "" {
+				return err
+			}
+			return s.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.SignalOptOut,
+				workflows.OptSignal{Channel: policy.SMS, Source: source})
+		})
 }
 
 // reschedule: POST /v1/loans/{id}/reschedule, a workflows.RescheduleSignal.
@@ -149,6 +178,13 @@ func (s *server) reschedule(w http.ResponseWriter, r *http.Request) {
 // unknown. An Idempotency-Key header makes a retried request one update: the
 // server answers a repeat with the first outcome.
 func (s *server) action(w http.ResponseWriter, r *http.Request, name string, arg any, check func() error) {
+	s.actionThen(w, r, name, arg, check, nil)
+}
+
+// actionThen is action with then run after the workflow accepted the
+// update, before the answer (nil: nothing).
+func (s *server) actionThen(w http.ResponseWriter, r *http.Request, name string, arg any, check func() error,
+	then func(ctx context.Context, id string) error) {
 	id, ok := loanID(w, r)
 	if !ok {
 		return
@@ -171,6 +207,9 @@ func (s *server) action(w http.ResponseWriter, r *http.Request, name string, arg
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	snap, err := Update(ctx, s.Temporal, id, name, updateID, reflect.ValueOf(arg).Elem().Interface())
+	if err == nil && then != nil {
+		err = then(ctx, id)
+	}
 	if err != nil {
 		s.fail(w, id, err)
 		return

@@ -121,9 +121,16 @@ func StartOptions(l policy.Loan, p policy.Policy, queue string) client.StartWork
 // the result names the existing run with Started false. A loan whose workflow
 // completed (paid off or closed) fails with ErrNotOpen.
 func StartLoan(ctx context.Context, t Temporal, l policy.Loan, p policy.Policy, queue string) (StartResult, error) {
+	return StartInput(ctx, t, workflows.Input{Loan: l, Policy: p}, queue)
+}
+
+// StartInput is StartLoan with the whole workflow input (a loan whose number
+// opted out by keyword before it started carries that in KeywordOptOuts).
+func StartInput(ctx context.Context, t Temporal, in workflows.Input, queue string) (StartResult, error) {
+	l, p := in.Loan, in.Policy
 	id := workflows.WorkflowID(l.LoanID)
 	res := StartResult{LoanID: l.LoanID, WorkflowID: id}
-	run, err := t.ExecuteWorkflow(ctx, StartOptions(l, p, queue), workflows.WorkflowType, workflows.Input{Loan: l, Policy: p})
+	run, err := t.ExecuteWorkflow(ctx, StartOptions(l, p, queue), workflows.WorkflowType, in)
 	if err == nil {
 		res.RunID, res.Started = run.GetRunID(), true
 		return res, nil

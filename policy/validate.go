@@ -252,6 +252,15 @@ func validateCustomer(c Customer, pol Policy, polKnown bool, hasLocale func(stri
 	return v
 }
 
+// ValidatePhone checks that s is a valid E.164 phone number, for a field
+// named field (an inbound message's sender).
+func ValidatePhone(field, s string) error {
+	if msg := phoneProblem(s); msg != "" {
+		return ValidationError{{Field: field, Problem: msg}}
+	}
+	return nil
+}
+
 // phoneProblem returns why s is not a valid E.164 phone number, or "".
 func phoneProblem(s string) string {
 	const want = "must be a valid E.164 number such as +8613800138000"
