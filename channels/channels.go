@@ -18,8 +18,8 @@ const (
 )
 
 // Message is one rendered notice ready for a provider. Which fields matter
-// depends on the channel: SMS uses Text; email Subject, Text and HTML; push
-// Title and Body. To is the real address (E.164 phone, email, device token):
+// depends on the channel: SMS uses Body (the rendered SMS; a sender may fall
+// back to Text); email Subject, Text and HTML; push Title and Body. To is the real address (E.164 phone, email, device token):
 // mask it before logging. IdempotencyKey is the notice's audit key, passed to
 // providers that deduplicate on it. Template names the template the message
 // was rendered from, for logs and for providers (Aliyun SMS) that send by

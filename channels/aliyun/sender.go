@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -283,34 +282,14 @@ func phoneNumber(to string) (string, error) {
 // named Params (a map with string keys) as soon as channels.Message has one;
 // once it does, replace the reflection with m.Params.
 func templateParams(m channels.Message) (string, error) {
-	params := paramsOf(m)
-	if params == nil {
+	if len(m.Params) == 0 {
 		return "{}", nil
 	}
-	b, err := json.Marshal(params)
+	b, err := json.Marshal(m.Params) // map keys are marshalled sorted
 	if err != nil {
 		return "", fmt.Errorf("template parameters: %w", err)
 	}
 	return string(b), nil
-}
-
-// paramsOf returns the field Params of the struct v as a map of strings, or
-// nil if v has no such field or it is not a map with string keys. Values are
-// formatted with fmt.Sprint: Aliyun refuses numbers (isv.INVALID_JSON_PARAM).
-func paramsOf(v any) map[string]string {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Struct {
-		return nil
-	}
-	f := rv.FieldByName("Params")
-	if !f.IsValid() || f.Kind() != reflect.Map || f.Type().Key().Kind() != reflect.String || f.IsNil() {
-		return nil
-	}
-	out := make(map[string]string, f.Len())
-	for it := f.MapRange(); it.Next(); {
-		out[it.Key().String()] = fmt.Sprint(it.Value().Interface())
-	}
-	return out
 }
 
 // exchange is what the transport saw of Aliyun's answer: status and headers.

@@ -409,32 +409,20 @@ func TestPhoneNumber(t *testing.T) {
 }
 
 func TestTemplateParams(t *testing.T) {
-	// channels.Message has no Params yet: "{}".
-	if got, err := templateParams(testMessage()); err != nil || got != "{}" {
-		t.Errorf("templateParams = %q, %v; want {}", got, err)
-	}
-	// What paramsOf will find once it has one.
-	type withStrings struct{ Params map[string]string }
-	type withAny struct{ Params map[string]any }
-	type withOther struct{ Params []string }
-	tests := []struct {
-		name string
-		v    any
-		want map[string]string
+	for _, tt := range []struct {
+		name   string
+		params map[string]string
+		want   string
 	}{
-		{name: "strings", v: withStrings{Params: map[string]string{"name": "张三", "amount": "1068.50"}},
-			want: map[string]string{"name": "张三", "amount": "1068.50"}},
-		{name: "numbers become strings", v: withAny{Params: map[string]any{"days": 7, "amount": "1068.50"}},
-			want: map[string]string{"days": "7", "amount": "1068.50"}},
-		{name: "nil map", v: withStrings{}},
-		{name: "not a map", v: withOther{Params: []string{"x"}}},
-		{name: "no field", v: testMessage()},
-		{name: "not a struct", v: 3},
-	}
-	for _, tt := range tests {
-		got := paramsOf(tt.v)
-		if fmt.Sprint(got) != fmt.Sprint(tt.want) || (got == nil) != (tt.want == nil) {
-			t.Errorf("%s: paramsOf = %v, want %v", tt.name, got, tt.want)
+		{"none", nil, "{}"},
+		{"sorted, strings", map[string]string{"name": "张三", "amount_due": "1068.50", "days_overdue": "7"},
+			`{"amount_due":"1068.50","days_overdue":"7","name":"张三"}`},
+	} {
+		m := testMessage()
+		m.Params = tt.params
+		got, err := templateParams(m)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: templateParams = %s, %v; want %s", tt.name, got, err, tt.want)
 		}
 	}
 }
