@@ -101,7 +101,7 @@ func New(deps Deps) http.Handler {
 	s.mux.HandleFunc("GET /v1/loans/{id}/audit", s.v1(s.audit))
 	s.mux.HandleFunc("POST /v1/inbound/sms", s.inboundSMS)
 	s.mux.HandleFunc("GET /healthz", s.health)
-	s.mux.HandleFunc("GET /metrics", s.metricsPage)
+	s.mux.Handle("GET /metrics", s.metrics.handler())
 	return s
 }
 

@@ -1225,6 +1225,7 @@ func TestMetrics(t *testing.T) {
 	ta.tc.snapshot["loan-L-2026-0001"] = snapshot("L-2026-0001", "CNY")
 	ta.do(t, "POST", "/v1/loans/L-2026-0001/repayments", `{"txn_id":"T-1","amount":"10.00"}`)
 	ta.do(t, "GET", "/v1/unknown", "")
+	ta.h.(*server).metrics.Receipt("twilio", "delivered") // what the webhooks record
 
 	rec := ta.do(t, "GET", "/metrics", "")
 	wantCode(t, rec, 200)
@@ -1234,16 +1235,28 @@ func TestMetrics(t *testing.T) {
 	body := rec.Body.String()
 	for _, want := range []string{
 		"# TYPE http_requests_total counter\n",
-		`http_requests_total{method="POST",path="/v1/loans",code="201"} 1` + "\n",
-		`http_requests_total{method="POST",path="/v1/loans",code="200"} 1` + "\n",
-		`http_requests_total{method="POST",path="/v1/loans",code="400"} 1` + "\n",
-		`http_requests_total{method="POST",path="/v1/loans/{id}/repayments",code="200"} 1` + "\n",
-		`http_requests_total{method="",path="unmatched",code="404"} 1` + "\n",
+		`http_requests_total{code="201",method="POST",path="/v1/loans"} 1` + "\n",
+		`http_requests_total{code="200",method="POST",path="/v1/loans"} 1` + "\n",
+		`http_requests_total{code="400",method="POST",path="/v1/loans"} 1` + "\n",
+		`http_requests_total{code="200",method="POST",path="/v1/loans/{id}/repayments"} 1` + "\n",
+		`http_requests_total{code="404",method="",path="unmatched"} 1` + "\n",
 		"# TYPE loans_started_total counter\nloans_started_total 1\n",
 		"# TYPE repayments_total counter\nrepayments_total 1\n",
+		`dunning_receipts_total{provider="twilio",status="delivered"} 1` + "\n",
+		"dunning_repayments_applied_total 0\n",
+		"# TYPE go_goroutines gauge\n",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+
+	// Each server counts on its own registry.
+	other := newTestAPI(t)
+	body = other.do(t, "GET", "/metrics", "").Body.String()
+	for _, absent := range []string{`path="/v1/loans"`, "loans_started_total 1", "dunning_receipts_total{"} {
+		if strings.Contains(body, absent) {
+			t.Errorf("another server's metrics show %q:\n%s", absent, body)
 		}
 	}
 }

@@ -24,8 +24,9 @@
 //	GET  /v1/loans/{id}/notices        200 list of notice attempts (empty for an unknown loan)
 //	GET  /v1/loans/{id}/audit          200 timeline JSON; ?format=csv as text/csv
 //	GET  /healthz                      200 {"status":"ok","checks":{"temporal":…,"database":…}}
-//	GET  /metrics                      200 Prometheus text: http_requests_total{method,path,code},
-//	                                   loans_started_total, repayments_total
+//	GET  /metrics                      200 Prometheus (promhttp): http_requests_total{method,path,code},
+//	                                   loans_started_total, repayments_total, the business counters
+//	                                   the webhooks record (dunning_*), go_*, process_*; see package metrics
 //
 // Choices where DESIGN.md is silent or the SDK shapes the answer:
 //

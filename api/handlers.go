@@ -323,14 +323,6 @@ func (s *server) health(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// metricsPage: GET /metrics in the Prometheus text format.
-func (s *server) metricsPage(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	if err := s.metrics.write(w); err != nil {
-		s.Logger.Warn("write metrics", "error", err)
-	}
-}
-
 // fail answers an error from a Temporal operation: 422 rejected, 404 unknown
 // loan, 409 finished loan, 503 unavailable, else 500 (logged).
 func (s *server) fail(w http.ResponseWriter, id string, err error) {

@@ -1,94 +1,62 @@
 package api
 
 import (
-	"fmt"
-	"io"
-	"slices"
-	"strings"
-	"sync"
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	dmetrics "dunning/metrics"
 )
 
-// metrics holds the API's counters and writes them in the Prometheus text
-// exposition format (version 0.0.4). A handful of counters do not justify a
-// client library.
+// metrics is one API instance's counters, on a registry of its own (never
+// the process-wide default, so tests and servers in one process count
+// apart), served on GET /metrics by promhttp: http_requests_total,
+// loans_started_total, repayments_total, the Go runtime's go_* and
+// process_*, and the business counters (dunning_receipts_total,
+// dunning_opt_outs_total, dunning_repayments_applied_total...) that handlers
+// record through the embedded Recorder: s.metrics.Receipt("twilio",
+// "delivered"). Names, labels and help are in package metrics.
 type metrics struct {
-	mu           sync.Mutex
-	requests     map[requestKey]uint64
-	loansStarted uint64
-	repayments   uint64
-}
+	dmetrics.Recorder
 
-// requestKey labels http_requests_total.
-type requestKey struct {
-	method, path string
-	code         int
+	reg                      *prometheus.Registry
+	requests                 *prometheus.CounterVec
+	loansStarted, repayments prometheus.Counter
 }
 
 func newMetrics() *metrics {
-	return &metrics{requests: make(map[requestKey]uint64)}
+	reg := dmetrics.NewRegistry()
+	rec, err := dmetrics.NewPrometheusRecorder(reg)
+	must(err)
+	m := &metrics{Recorder: rec, reg: reg}
+	m.requests, err = dmetrics.HTTPRequests.CounterVec(reg)
+	must(err)
+	m.loansStarted, err = dmetrics.LoansStarted.Counter(reg)
+	must(err)
+	m.repayments, err = dmetrics.Repayments.Counter(reg)
+	must(err)
+	return m
 }
 
+// must panics on an error registering the API's own metrics in a fresh
+// registry: a programming mistake (a name twice), never a runtime condition.
+func must(err error) {
+	if err != nil {
+		panic("api metrics: " + err.Error())
+	}
+}
+
+// request counts an answer: the route pattern's method and path (never the
+// request's own path, whose ids would make a series per loan) and the code.
 func (m *metrics) request(method, path string, code int) {
-	m.mu.Lock()
-	m.requests[requestKey{method, path, code}]++
-	m.mu.Unlock()
+	m.requests.WithLabelValues(method, path, strconv.Itoa(code)).Inc()
 }
 
-func (m *metrics) loanStarted() {
-	m.mu.Lock()
-	m.loansStarted++
-	m.mu.Unlock()
-}
+func (m *metrics) loanStarted() { m.loansStarted.Inc() }
 
-func (m *metrics) repayment() {
-	m.mu.Lock()
-	m.repayments++
-	m.mu.Unlock()
-}
+func (m *metrics) repayment() { m.repayments.Inc() }
 
-// write writes every counter, sorted, so the output is stable.
-func (m *metrics) write(w io.Writer) error {
-	m.mu.Lock()
-	keys := make([]requestKey, 0, len(m.requests))
-	for k := range m.requests {
-		keys = append(keys, k)
-	}
-	counts := make([]uint64, len(keys))
-	slices.SortFunc(keys, func(a, b requestKey) int {
-		if c := strings.Compare(a.path, b.path); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.method, b.method); c != 0 {
-			return c
-		}
-		return a.code - b.code
-	})
-	for i, k := range keys {
-		counts[i] = m.requests[k]
-	}
-	started, repayments := m.loansStarted, m.repayments
-	m.mu.Unlock()
-
-	var b strings.Builder
-	b.WriteString("# HELP http_requests_total HTTP requests answered, by method, route pattern and status code.\n")
-	b.WriteString("# TYPE http_requests_total counter\n")
-	for i, k := range keys {
-		fmt.Fprintf(&b, "http_requests_total{method=%s,path=%s,code=\"%d\"} %d\n",
-			labelValue(k.method), labelValue(k.path), k.code, counts[i])
-	}
-	b.WriteString("# HELP loans_started_total Loan workflows started (not counting loans already running).\n")
-	b.WriteString("# TYPE loans_started_total counter\n")
-	fmt.Fprintf(&b, "loans_started_total %d\n", started)
-	b.WriteString("# HELP repayments_total Repayments the loan workflows answered with a balance.\n")
-	b.WriteString("# TYPE repayments_total counter\n")
-	fmt.Fprintf(&b, "repayments_total %d\n", repayments)
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// labelValue quotes s as a label value: backslash, double quote and newline
-// escaped.
-func labelValue(s string) string {
-	s = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
-	return `"` + s + `"`
-}
+// handler serves the registry: the Prometheus text format by default,
+// OpenMetrics or protobuf when the scraper asks, gzip when accepted.
+func (m *metrics) handler() http.Handler { return dmetrics.Handler(m.reg) }
