@@ -3,6 +3,9 @@
 // PostgreSQL (DATABASE_URL), migrates the audit tables, registers the search
 // attributes that are missing, and polls the "dunning" task queue until
 // SIGINT or SIGTERM, then stops taking work and lets running activities end.
+// It serves Prometheus metrics on METRICS_ADDR (default 127.0.0.1:9090,
+// path /metrics; "off" disables): the Temporal SDK's, the workflows', the
+// activities' business counters and dunning_loans (see package metrics).
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 	"dunning/channels"
 	"dunning/internal/config"
 	"dunning/internal/temporalutil"
+	"dunning/metrics"
 	"dunning/store"
 	"dunning/templates"
 	"dunning/workflows"
@@ -38,6 +42,12 @@ func main() {
 func run(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	mx, stopMetrics, err := serveMetrics(log, metricsAddr())
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 
 	dbURL := config.DatabaseURL()
 	if err := store.EnsureDatabase(ctx, dbURL); err != nil {
@@ -57,11 +67,14 @@ func run(log *slog.Logger) error {
 		return fmt.Errorf("load templates: %w", err)
 	}
 
-	c, err := temporalutil.Dial(ctx, log, 60*time.Second)
+	c, err := temporalutil.Dial(ctx, log, 60*time.Second, mx.ClientOptions)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if err := mx.CountLoans(metrics.CountWorkflows(c), metrics.LoanOptions{Log: log}); err != nil {
+		return err
+	}
 	opts, _ := temporalutil.Options(nil)
 	if err := temporalutil.EnsureSearchAttributes(ctx, c, opts.Namespace); err != nil {
 		return err

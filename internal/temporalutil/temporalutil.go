@@ -42,11 +42,16 @@ func Options(logger *slog.Logger) (client.Options, error) {
 }
 
 // Dial connects to Temporal, retrying for up to wait so a worker started
-// beside a dev server that is still booting does not give up at once.
-func Dial(ctx context.Context, logger *slog.Logger, wait time.Duration) (client.Client, error) {
+// beside a dev server that is still booting does not give up at once. Each
+// of with edits the options from the environment before the dial (the
+// worker sets its MetricsHandler).
+func Dial(ctx context.Context, logger *slog.Logger, wait time.Duration, with ...func(*client.Options)) (client.Client, error) {
 	opts, err := Options(logger)
 	if err != nil {
 		return nil, err
+	}
+	for _, f := range with {
+		f(&opts)
 	}
 	deadline := time.Now().Add(wait)
 	for {
