@@ -48,6 +48,12 @@ else
   echo "started; log in .data/temporal.log, state in .data/temporal.db"
 fi
 
+step "mailpit (the first build takes about 3.5 minutes)"
+mailpit=$(scripts/mailpit.sh start 127.0.0.1:1025 127.0.0.1:8025 .data/mailpit.db)
+if [ -n "$mailpit" ]; then pids+=("$mailpit"); fi
+export MAILPIT_SMTP=127.0.0.1:1025 MAILPIT_UI=http://localhost:8025
+echo "emails: $MAILPIT_UI  (the page is blank in this build, no UI bundle in the Go module; the API lists them: $MAILPIT_UI/api/v1/messages)"
+
 step "worker (notices are sent to the dev sink: one masked line each, below)"
 .bin/worker > >(sed -u 's/^/[worker] /') 2>&1 &
 pids+=($!)
@@ -85,6 +91,7 @@ dunning is running.
   Web UI      http://localhost:$UI_PORT/namespaces/default/workflows
   overdue>30  http://localhost:$UI_PORT/namespaces/default/workflows?query=$(printf '%s' "$query" | sed 's/ /%20/g; s/"/%22/g; s/=/%3D/g; s/>/%3E/g')
   API         $api   (logs in .data/api.log)
+  emails      $MAILPIT_UI
 
 Try:
   curl -s $api/v1/loans/L-DEMO-08 | jq .
