@@ -79,7 +79,7 @@ var (
 		Help: "Repayments the loan workflows answered with a balance.", Source: SourceAPI}
 
 	Notices = Metric{Name: "dunning_notices_total", Kind: Counter, Labels: []string{"channel", "template", "status"},
-		Help: "Notice attempts by outcome: status sent, failed or skipped.", Source: SourceBoth}
+		Help: "Notices by outcome: status sent, failed, skipped or unknown.", Source: SourceBoth}
 	Receipts = Metric{Name: "dunning_receipts_total", Kind: Counter, Labels: []string{"provider", "status"},
 		Help: "Delivery receipts (status callbacks) from providers, by provider and delivery status.", Source: SourceBoth}
 	OptOuts = Metric{Name: "dunning_opt_outs_total", Kind: Counter, Labels: []string{"channel", "source"},

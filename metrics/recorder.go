@@ -13,10 +13,11 @@ import (
 // tests and disabled metrics use Nop. Label values should be the package
 // constants they come from (policy channels, notice statuses, provider
 // names), never free text: each distinct value is a time series. An empty
-// value is recorded as "unknown".
+// value is recorded as "none".
 type Recorder interface {
-	// Notice counts a notice attempt's outcome: dunning_notices_total
-	// {channel, template, status}, status sent, failed or skipped.
+	// Notice counts a notice's outcome: dunning_notices_total
+	// {channel, template, status}, status as stored (sent, failed, skipped,
+	// unknown).
 	Notice(channel, template, status string)
 	// Receipt counts a provider's delivery receipt: dunning_receipts_total
 	// {provider, status}, status as normalized by the channel adapter
@@ -98,7 +99,7 @@ func (r *PrometheusRecorder) RepaymentApplied() { r.repayments.Inc() }
 
 func value(s string) string {
 	if s == "" {
-		return "unknown"
+		return "none"
 	}
 	return s
 }

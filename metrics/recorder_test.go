@@ -25,7 +25,7 @@ func TestPrometheusRecorder(t *testing.T) {
 			},
 			metric: Notices,
 			want: `dunning_notices_total{channel="email",status="failed",template="reminder_due"} 1
-dunning_notices_total{channel="push",status="skipped",template="unknown"} 1
+dunning_notices_total{channel="push",status="skipped",template="none"} 1
 dunning_notices_total{channel="sms",status="sent",template="overdue_firm"} 2
 `,
 		},
