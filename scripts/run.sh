@@ -54,7 +54,10 @@ if [ -n "$mailpit" ]; then pids+=("$mailpit"); fi
 export MAILPIT_SMTP=127.0.0.1:1025 MAILPIT_UI=http://localhost:8025
 echo "emails: $MAILPIT_UI  (the page is blank in this build, no UI bundle in the Go module; the API lists them: $MAILPIT_UI/api/v1/messages)"
 
-step "worker (notices are sent to the dev sink: one masked line each, below)"
+step "worker (SMS and push to the dev sink: one masked line each, below; email to mailpit)"
+# Delivery for the demo: no real provider is ever called from here.
+export SMS_PROVIDER=${SMS_PROVIDER:-dev} PUSH_PROVIDER=${PUSH_PROVIDER:-dev}
+export EMAIL_PROVIDER=${EMAIL_PROVIDER:-smtp} SMTP_URL=${SMTP_URL:-smtp://$MAILPIT_SMTP} MAIL_FROM=${MAIL_FROM:-reminders@dunning.example}
 .bin/worker > >(sed -u 's/^/[worker] /') 2>&1 &
 pids+=($!)
 

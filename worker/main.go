@@ -10,10 +10,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // loans name IANA zones; do not depend on the host's zoneinfo
@@ -22,9 +26,11 @@ import (
 
 	"dunning/activities"
 	"dunning/channels"
+	"dunning/channels/providers"
 	"dunning/internal/config"
 	"dunning/internal/temporalutil"
 	"dunning/metrics"
+	"dunning/policy"
 	"dunning/store"
 	"dunning/templates"
 	"dunning/workflows"
@@ -42,6 +48,18 @@ func main() {
 func run(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	// Delivery first: a worker whose providers are not configured would run
+	// loans whose notices fail for hours. Refuse to start, naming the variables.
+	sink := &channels.DevSink{Logger: log.With("component", "devsink")}
+	senders, err := providers.FromEnv(os.Getenv, sink, log)
+	if err != nil {
+		return err
+	}
+	rates, err := channelRates(os.Getenv)
+	if err != nil {
+		return err
+	}
 
 	mx, stopMetrics, err := serveMetrics(log, metricsAddr())
 	if err != nil {
@@ -80,11 +98,20 @@ func run(log *slog.Logger) error {
 		return err
 	}
 
-	sink := &channels.DevSink{Logger: log.With("component", "devsink")}
+	acts := &activities.Activities{Store: st, Senders: senders, Templates: tmpl, Brand: config.Brand(), Log: log}
 	w := worker.New(c, workflows.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
-	workflows.Register(w, &activities.Activities{
-		Store: st, Senders: channels.DevRegistry(sink), Templates: tmpl, Brand: config.Brand(), Log: log,
-	})
+	workflows.Register(w, acts)
+	// One worker per channel queue, each under its provider's rate limit.
+	for _, ch := range policy.AllChannels {
+		q := workflows.ChannelQueue(workflows.TaskQueue, ch)
+		cw := worker.New(c, q, worker.Options{WorkerStopTimeout: 30 * time.Second, TaskQueueActivitiesPerSecond: rates[ch]})
+		workflows.RegisterChannel(cw, acts)
+		if err := cw.Start(); err != nil {
+			return fmt.Errorf("worker for %s: %w", q, err)
+		}
+		defer cw.Stop()
+		log.Info("worker polling", "task_queue", q, "activities_per_second", rates[ch])
+	}
 	log.Info("worker polling", "task_queue", workflows.TaskQueue, "temporal", opts.HostPort, "namespace", opts.Namespace)
 	interrupt := make(chan any)
 	go func() {
@@ -96,4 +123,31 @@ func run(log *slog.Logger) error {
 	}
 	log.Info("worker stopped cleanly")
 	return nil
+}
+
+// Default sends per second of each channel's queue (SMS_RATE, EMAIL_RATE,
+// PUSH_RATE override them): Twilio's default long-code throughput is about
+// 1 message/s per number and a messaging service scales it; SMTP relays and
+// FCM take far more. Set them to what the provider account allows.
+var defaultRates = map[policy.Channel]float64{policy.SMS: 10, policy.Email: 10, policy.Push: 50}
+
+// channelRates reads the per-channel rate limits.
+func channelRates(getenv func(string) string) (map[policy.Channel]float64, error) {
+	out := map[policy.Channel]float64{}
+	var errs []error
+	for _, ch := range policy.AllChannels {
+		name := strings.ToUpper(string(ch)) + "_RATE"
+		out[ch] = defaultRates[ch]
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+			errs = append(errs, fmt.Errorf("%s=%q: want a number of sends per second greater than 0", name, v))
+			continue
+		}
+		out[ch] = f
+	}
+	return out, errors.Join(errs...)
 }
