@@ -63,6 +63,8 @@ type Deps struct {
 	InboundToken string
 	// BrandName signs the confirmation of an opt-out by reply.
 	BrandName string
+	// Twilio authenticates Twilio's webhooks; nil answers them 503.
+	Twilio *TwilioWebhooks
 }
 
 // server is the API: the dependencies, the routes and the counters.
@@ -100,6 +102,8 @@ func New(deps Deps) http.Handler {
 	s.mux.HandleFunc("GET /v1/loans/{id}/notices", s.v1(s.notices))
 	s.mux.HandleFunc("GET /v1/loans/{id}/audit", s.v1(s.audit))
 	s.mux.HandleFunc("POST /v1/inbound/sms", s.inboundSMS)
+	s.mux.HandleFunc("POST /v1/inbound/twilio", s.twilioInbound)
+	s.mux.HandleFunc("POST /v1/webhooks/twilio", s.twilioStatus)
 	s.mux.HandleFunc("GET /healthz", s.health)
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	return s

@@ -164,3 +164,6 @@ func startOptOuts(ctx context.Context, d DeliveryStore, in *workflows.Input) err
 func contactsOf(c policy.Customer) []store.Contact {
 	return []store.Contact{{Channel: string(policy.SMS), Address: c.Phone}}
 }
+
+// channelOf is a notice row's channel as the workflow names it.
+func channelOf(ch string) policy.Channel { return policy.Channel(ch) }

@@ -70,6 +70,8 @@ func (c *cli) cmdServe(ctx context.Context, args []string) error {
 		Handler: api.New(api.Deps{
 			Temporal: tc, Store: st, Policies: reg, HasLocale: tr.Has,
 			Token: token, Logger: logger, Timeout: *timeout,
+			Delivery: st, InboundToken: c.getenv("INBOUND_TOKEN"), BrandName: config.Brand().Name,
+			Twilio: twilioWebhooks(c.getenv),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -175,10 +177,76 @@ func (l *lazyStore) Ping(ctx context.Context) error {
 	return st.Ping(ctx)
 }
 
+// OptOut implements api.DeliveryStore.
+func (l *lazyStore) OptOut(ctx context.Context, channel, address, source, keyword string) (bool, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return false, err
+	}
+	return st.OptOut(ctx, channel, address, source, keyword)
+}
+
+// OptIn implements api.DeliveryStore.
+func (l *lazyStore) OptIn(ctx context.Context, channel, address, source string) (bool, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return false, err
+	}
+	return st.OptIn(ctx, channel, address, source)
+}
+
+// OptedOut implements api.DeliveryStore.
+func (l *lazyStore) OptedOut(ctx context.Context, channel, address string) (string, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	return st.OptedOut(ctx, channel, address)
+}
+
+// LoansByAddress implements api.DeliveryStore.
+func (l *lazyStore) LoansByAddress(ctx context.Context, channel, address string) ([]string, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.LoansByAddress(ctx, channel, address)
+}
+
+// AddLoanContacts implements api.DeliveryStore.
+func (l *lazyStore) AddLoanContacts(ctx context.Context, loanID string, contacts []store.Contact) error {
+	st, err := l.get(ctx)
+	if err != nil {
+		return err
+	}
+	return st.AddLoanContacts(ctx, loanID, contacts)
+}
+
+// ApplyReceipt implements api.DeliveryStore.
+func (l *lazyStore) ApplyReceipt(ctx context.Context, r store.Receipt) (store.Notice, bool, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return store.Notice{}, false, err
+	}
+	return st.ApplyReceipt(ctx, r)
+}
+
+var _ api.DeliveryStore = (*lazyStore)(nil)
+
 func (l *lazyStore) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.st != nil {
 		l.st.Close()
 	}
+}
+
+// twilioWebhooks are the Twilio webhook settings, or nil when
+// TWILIO_AUTH_TOKEN or PUBLIC_BASE_URL is unset (the routes answer 503).
+func twilioWebhooks(getenv func(string) string) *api.TwilioWebhooks {
+	token, base := getenv("TWILIO_AUTH_TOKEN"), getenv("PUBLIC_BASE_URL")
+	if token == "" || base == "" {
+		return nil
+	}
+	return &api.TwilioWebhooks{AuthToken: token, PublicBaseURL: base}
 }
