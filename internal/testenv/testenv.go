@@ -94,8 +94,15 @@ func Queue(t testing.TB) string {
 // sink, on queue; it is stopped when the test ends (or earlier by the caller).
 func StartWorker(t testing.TB, c client.Client, st activities.Store, tmpl *templates.Renderer, sink *channels.DevSink, queue string) interface{ Stop() } {
 	t.Helper()
+	return StartWorkerWith(t, c, st, tmpl, channels.DevRegistry(sink), queue)
+}
+
+// StartWorkerWith is StartWorker with the senders given (a provider adapter
+// pointed at a mock).
+func StartWorkerWith(t testing.TB, c client.Client, st activities.Store, tmpl *templates.Renderer, senders activities.Senders, queue string) interface{ Stop() } {
+	t.Helper()
 	acts := &activities.Activities{
-		Store: st, Senders: channels.DevRegistry(sink), Templates: tmpl, Log: Quiet, Brand: Brand,
+		Store: st, Senders: senders, Templates: tmpl, Log: Quiet, Brand: Brand,
 	}
 	w := worker.New(c, queue, worker.Options{})
 	workflows.Register(w, acts)
