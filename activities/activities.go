@@ -47,6 +47,26 @@ type Activities struct {
 	Templates *templates.Renderer
 	Brand     Brand
 	Log       *slog.Logger
+	// Metrics counts notices by outcome and opt-outs (the worker's
+	// metrics.Recorder); nil counts nothing.
+	Metrics Recorder
+}
+
+// Recorder is what the activities count (metrics.Recorder has it).
+type Recorder interface {
+	Notice(channel, template, status string)
+	OptOut(channel, source string)
+}
+
+// count records the outcome of a notice that ended here.
+func (a *Activities) count(req NoticeRequest, res NoticeResult, err error) {
+	if a.Metrics == nil || err != nil {
+		return
+	}
+	a.Metrics.Notice(string(req.Channel), req.Template, res.Status)
+	if res.OptOut {
+		a.Metrics.OptOut(string(req.Channel), "invalid_recipient")
+	}
 }
 
 // Error types the workflow and Temporal's retry policy branch on.
@@ -96,7 +116,8 @@ func storeError(what string, err error) error {
 // outcome returned: retrying cannot render it, and the audit keeps one row
 // per planned notice. A store error is retried, unless the store refused the
 // data for good (ErrTypeAuditRejected).
-func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeResult, error) {
+func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (res NoticeResult, err error) {
+	defer func() { a.count(req, res, err) }()
 	log := a.logger(ctx)
 	data := req.Data
 	data.Brand, data.Hotline, data.RepayURL = a.Brand.Name, a.Brand.Hotline, a.Brand.RepayURL

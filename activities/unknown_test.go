@@ -93,3 +93,35 @@ func TestSendNoticeToAProviderWithoutIdempotency(t *testing.T) {
 		})
 	}
 }
+
+// countingRecorder keeps what the activities counted.
+type countingRecorder struct{ notices, optOuts []string }
+
+func (c *countingRecorder) Notice(ch, tmpl, status string) {
+	c.notices = append(c.notices, ch+"/"+tmpl+"/"+status)
+}
+func (c *countingRecorder) OptOut(ch, source string) { c.optOuts = append(c.optOuts, ch+"/"+source) }
+
+func TestSendNoticeCounts(t *testing.T) {
+	f := newFixture(t, modes()[0])
+	rec := &countingRecorder{}
+	f.acts.Metrics = rec
+	if _, err := f.acts.SendNotice(context.Background(), noticeRequest("L-1/0/1/7/sms", policy.SMS, "en", testPhone)); err != nil {
+		t.Fatal(err)
+	}
+	f.sink.Reject = func(channels.Message) error { return channels.ErrInvalidRecipient }
+	if _, err := f.acts.SendNotice(context.Background(), noticeRequest("L-1/0/1/7/email", policy.Email, "en", testEmail)); err != nil {
+		t.Fatal(err)
+	}
+	f.sink.Reject = func(channels.Message) error { return errors.New("timeout") }
+	if _, err := f.acts.SendNotice(context.Background(), noticeRequest("L-1/0/1/7/push", policy.Push, "en", testToken)); err == nil {
+		t.Fatal("want a retryable error")
+	}
+	want := []string{"sms/overdue_firm/sent", "email/overdue_firm/failed"}
+	if len(rec.notices) != 2 || rec.notices[0] != want[0] || rec.notices[1] != want[1] {
+		t.Errorf("notices counted %v, want %v (a retried attempt is not an outcome)", rec.notices, want)
+	}
+	if len(rec.optOuts) != 1 || rec.optOuts[0] != "email/invalid_recipient" {
+		t.Errorf("opt-outs counted %v", rec.optOuts)
+	}
+}

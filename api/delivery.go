@@ -119,6 +119,7 @@ func (s *server) inboundSMS(w http.ResponseWriter, r *http.Request) {
 		s.failDelivery(w, err)
 		return
 	}
+	s.countReply(rep)
 	writeJSON(w, http.StatusOK, rep)
 }
 
@@ -167,3 +168,11 @@ func contactsOf(c policy.Customer) []store.Contact {
 
 // channelOf is a notice row's channel as the workflow names it.
 func channelOf(ch string) policy.Channel { return policy.Channel(ch) }
+
+// countReply counts an opt-out a reply made (once: a repeated STOP has no
+// confirmation and opens none).
+func (s *server) countReply(rep Reply) {
+	if rep.Action == replies.OptOut.String() && rep.Reply != "" {
+		s.metrics.OptOut(string(policy.SMS), store.OptOutKeyword)
+	}
+}

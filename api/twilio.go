@@ -84,6 +84,9 @@ func (s *server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		s.failDelivery(w, err)
 		return
 	}
+	if changed {
+		s.metrics.Receipt(twilio.Provider, status)
+	}
 	if changed && status == store.NoticeUndelivered {
 		err := s.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(n.LoanID), "", workflows.SignalDeliveryReport,
 			workflows.DeliveryReport{Key: n.IdempotencyKey, Channel: channelOf(n.Channel), Status: status, Error: cb.ErrorCode, Permanent: permanent})
@@ -115,6 +118,7 @@ func (s *server) twilioInbound(w http.ResponseWriter, r *http.Request) {
 		s.failDelivery(w, err)
 		return
 	}
+	s.countReply(rep)
 	type message struct {
 		Text string `xml:",chardata"`
 	}

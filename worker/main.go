@@ -98,7 +98,8 @@ func run(log *slog.Logger) error {
 		return err
 	}
 
-	acts := &activities.Activities{Store: st, Senders: senders, Templates: tmpl, Brand: config.Brand(), Log: log}
+	acts := &activities.Activities{Store: st, Senders: senders, Templates: tmpl, Brand: config.Brand(), Log: log,
+		Metrics: mx.Recorder()}
 	w := worker.New(c, workflows.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
 	workflows.Register(w, acts)
 	// One worker per channel queue, each under its provider's rate limit.
