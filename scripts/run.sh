@@ -52,7 +52,11 @@ step "mailpit (the first build takes about 3.5 minutes)"
 mailpit=$(scripts/mailpit.sh start 127.0.0.1:1025 127.0.0.1:8025 .data/mailpit.db)
 if [ -n "$mailpit" ]; then pids+=("$mailpit"); fi
 export MAILPIT_SMTP=127.0.0.1:1025 MAILPIT_UI=http://localhost:8025
-echo "emails: $MAILPIT_UI  (the page is blank in this build, no UI bundle in the Go module; the API lists them: $MAILPIT_UI/api/v1/messages)"
+if [ "$(cat .bin/mailpit.kind 2>/dev/null)" = api-only ]; then
+  echo "emails: $MAILPIT_UI  (blank page: this mailpit was built without its web UI, see scripts/mailpit.sh; the API lists them: $MAILPIT_UI/api/v1/messages)"
+else
+  echo "emails: $MAILPIT_UI  (mailpit's web page; API: $MAILPIT_UI/api/v1/messages)"
+fi
 
 step "worker (SMS and push to the dev sink: one masked line each, below; email to mailpit)"
 # Delivery for the demo: no real provider is ever called from here.
