@@ -65,6 +65,9 @@ func HandleReply(ctx context.Context, t Temporal, d DeliveryStore, brand, phone,
 	if err != nil {
 		return out, fmt.Errorf("reply %s: %w", out.Action, err)
 	}
+	if act == replies.OptIn && !changed {
+		return out, nil // no opt-out by keyword to reverse: nothing to tell the loans
+	}
 	arg := workflows.OptSignal{Channel: policy.SMS, Source: store.OptOutKeyword, Keyword: keyword}
 	for _, id := range loans {
 		err := t.SignalWorkflow(ctx, workflows.WorkflowID(id), "", signal, arg)
@@ -175,4 +178,24 @@ func (s *server) countReply(rep Reply) {
 	if rep.Action == replies.OptOut.String() && rep.Reply != "" {
 		s.metrics.OptOut(string(policy.SMS), store.OptOutKeyword)
 	}
+}
+
+// StartChecked starts loan l under policy p like StartLoan, after applying
+// the opt-outs its number made before (startOptOuts) and recording its
+// contacts (so a later STOP reaches it). d nil skips both. The API and the
+// CLI (start, import) start loans through it: no path sends an SMS to a
+// number that replied STOP.
+func StartChecked(ctx context.Context, t Temporal, d DeliveryStore, l policy.Loan, p policy.Policy, queue string) (StartResult, error) {
+	in := workflows.Input{Loan: l, Policy: p}
+	if err := startOptOuts(ctx, d, &in); err != nil {
+		return StartResult{LoanID: l.LoanID, WorkflowID: workflows.WorkflowID(l.LoanID)}, err
+	}
+	if d != nil {
+		// Before the start: a STOP that arrives right after must find the loan.
+		if err := d.AddLoanContacts(ctx, l.LoanID, contactsOf(l.Customer)); err != nil {
+			return StartResult{LoanID: l.LoanID, WorkflowID: workflows.WorkflowID(l.LoanID)},
+				fmt.Errorf("contacts of loan %s: %w: %w", l.LoanID, ErrUnavailable, err)
+		}
+	}
+	return StartInput(ctx, t, in, queue)
 }

@@ -34,19 +34,7 @@ func (s *server) startLoan(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	in := workflows.Input{Loan: l, Policy: p}
-	if err := startOptOuts(ctx, s.Delivery, &in); err != nil {
-		s.fail(w, l.LoanID, err)
-		return
-	}
-	if s.Delivery != nil {
-		// Before the start: a STOP that arrives right after must find the loan.
-		if err := s.Delivery.AddLoanContacts(ctx, l.LoanID, contactsOf(l.Customer)); err != nil {
-			s.fail(w, l.LoanID, fmt.Errorf("contacts of loan %s: %w: %w", l.LoanID, ErrUnavailable, err))
-			return
-		}
-	}
-	res, err := StartInput(ctx, s.Temporal, in, s.TaskQueue)
+	res, err := StartChecked(ctx, s.Temporal, s.Delivery, l, p, s.TaskQueue)
 	switch {
 	case errors.Is(err, ErrNotOpen):
 		writeError(w, http.StatusConflict, fmt.Sprintf("loan %s already finished (paid off or closed): its id cannot be started again", l.LoanID))

@@ -87,6 +87,15 @@ func (s *server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 	if changed {
 		s.metrics.Receipt(twilio.Provider, status)
 	}
+	if changed && permanent && n.Recipient != "" {
+		// A dead number is dead for every loan: loans started later begin
+		// with SMS opted out (by carrier: a START does not reverse it).
+		if _, err := s.Delivery.OptOut(ctx, n.Channel, n.Recipient, store.OptOutCarrier, cb.ErrorCode); err != nil {
+			s.failDelivery(w, err)
+			return
+		}
+		s.metrics.OptOut(n.Channel, store.OptOutCarrier)
+	}
 	if changed && status == store.NoticeUndelivered {
 		err := s.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(n.LoanID), "", workflows.SignalDeliveryReport,
 			workflows.DeliveryReport{Key: n.IdempotencyKey, Channel: channelOf(n.Channel), Status: status, Error: cb.ErrorCode, Permanent: permanent})

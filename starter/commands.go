@@ -56,8 +56,13 @@ func (c *cli) cmdStart(ctx context.Context, args []string) error {
 	if err != nil {
 		return c.reportInvalid("loan", err)
 	}
+	st, err := c.optOutStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	return c.withTemporal(ctx, func(ctx context.Context, tc api.Temporal) error {
-		res, err := api.StartLoan(ctx, tc, l, p, "")
+		res, err := api.StartChecked(ctx, tc, st, l, p, "")
 		if err != nil {
 			return err
 		}
@@ -98,6 +103,11 @@ func (c *cli) cmdImport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	st, err := c.optOutStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	tc, err := temporalutil.Dial(ctx, c.sdkLogger(), dialWait)
 	if err != nil {
 		return err
@@ -109,7 +119,7 @@ func (c *cli) cmdImport(ctx context.Context, args []string) error {
 		start: func(ctx context.Context, l policy.Loan, p policy.Policy) (api.StartResult, error) {
 			ctx, cancel := context.WithTimeout(ctx, api.DefaultTimeout)
 			defer cancel()
-			return api.StartLoan(ctx, tc, l, p, "")
+			return api.StartChecked(ctx, tc, st, l, p, "")
 		},
 		concurrency: *concurrency,
 		progress:    c.stderr,
@@ -322,6 +332,27 @@ func (c *cli) cmdAudit(ctx context.Context, args []string) error {
 	}
 	_, err = fmt.Fprintf(c.stdout, "%s\n", b)
 	return err
+}
+
+// optOutStore opens the audit store that start and import check opt-outs
+// against (DATABASE_URL): a loan is never started without knowing whether
+// its number replied STOP, so an unreachable database is an error.
+func (c *cli) optOutStore(ctx context.Context) (*store.Store, error) {
+	octx, cancel := context.WithTimeout(ctx, cmdTimeout)
+	defer cancel()
+	url := c.databaseURL()
+	// The worker creates and migrates it too; whichever runs first does.
+	if err := store.EnsureDatabase(octx, url); err != nil {
+		return nil, fmt.Errorf("audit store (DATABASE_URL), needed to honour opt-outs before a start: %w", err)
+	}
+	if err := store.Migrate(octx, url); err != nil {
+		return nil, fmt.Errorf("audit store (DATABASE_URL): %w", err)
+	}
+	st, err := store.Open(octx, url)
+	if err != nil {
+		return nil, fmt.Errorf("audit store (DATABASE_URL), needed to honour opt-outs before a start: %w", err)
+	}
+	return st, nil
 }
 
 // withTemporal connects to Temporal and runs f with a bounded context.

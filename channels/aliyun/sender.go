@@ -274,13 +274,8 @@ func phoneNumber(to string) (string, error) {
 }
 
 // templateParams is TemplateParam: the JSON object of the message's template
-// variables, each value a string as Aliyun requires.
-//
-// TODO(channels.Message.Params): channels.Message has no parameters yet, so
-// this sends "{}" (a template with variables then fails with
-// isv.TEMPLATE_MISSING_PARAMETERS, permanently). paramsOf picks up a field
-// named Params (a map with string keys) as soon as channels.Message has one;
-// once it does, replace the reflection with m.Params.
+// variables (Message.Params, templates.Data by snake_case name), each value a
+// string as Aliyun requires; "{}" for none.
 func templateParams(m channels.Message) (string, error) {
 	if len(m.Params) == 0 {
 		return "{}", nil
@@ -383,7 +378,12 @@ func classifyAPI(e *APIError, header http.Header) error {
 		if d := retryAfter(header, time.Now()); d > 0 {
 			return channels.RetryAfter(e, d)
 		}
-		return e
+		if e.Status == http.StatusGatewayTimeout || e.Status == http.StatusRequestTimeout {
+			return e // a timeout proves nothing: Aliyun may have taken it
+		}
+		// An error answer (isp.*, ServiceUnavailable, 429, 500, 502, 503):
+		// the message was not taken, so a retry may send it.
+		return channels.NotAccepted(e)
 	default:
 		return channels.Permanent(e)
 	}

@@ -155,7 +155,7 @@ func TestSendSignedRequest(t *testing.T) {
 		"PhoneNumbers":     "13800138000",
 		"SignName":         testSign,
 		"TemplateCode":     "SMS_123456",
-		"TemplateParam":    "{}", // TODO(channels.Message.Params)
+		"TemplateParam":    "{}", // testMessage has no Params
 		"OutId":            "L-1/0/1/7/sms",
 	}
 	for k, v := range want {
@@ -454,6 +454,23 @@ func TestScrub(t *testing.T) {
 	} {
 		if got := scrub(tt.in, tt.to); got != tt.want {
 			t.Errorf("scrub(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestErrorAnswersThatProveNothingWasTaken(t *testing.T) {
+	for _, c := range []struct {
+		e    APIError
+		want bool
+	}{
+		{APIError{Status: 503, Code: "ServiceUnavailable"}, true},
+		{APIError{Status: 500, Code: "isp.SYSTEM_ERROR"}, true},
+		{APIError{Status: 429, Code: "Other"}, true},
+		{APIError{Status: 504, Code: "isp.GATEWAY"}, false},
+	} {
+		err := classifyAPI(&c.e, http.Header{})
+		if got := channels.IsNotAccepted(err); got != c.want {
+			t.Errorf("%d %s: not accepted %v, want %v", c.e.Status, c.e.Code, got, c.want)
 		}
 	}
 }

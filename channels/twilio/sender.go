@@ -309,9 +309,23 @@ func classifyAPI(e *APIError, header http.Header) error {
 		if d := retryAfter(header, time.Now()); d > 0 {
 			return channels.RetryAfter(e, d)
 		}
-		return e
+		if refused(e.Status) || transient {
+			return channels.NotAccepted(e)
+		}
+		return e // a gateway or request timeout: Twilio may have taken it
 	}
 	return channels.Permanent(e)
+}
+
+// refused reports whether an HTTP error status proves the message was not
+// taken (so a retry may send it): rate limited, or the service failed or is
+// unavailable. A gateway or request timeout (504, 408) proves nothing.
+func refused(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable:
+		return true
+	}
+	return false
 }
 
 // retryAfter reads a Retry-After header, in seconds or as an HTTP date; 0 if

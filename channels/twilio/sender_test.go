@@ -361,3 +361,23 @@ func TestScrub(t *testing.T) {
 		t.Errorf("scrub kept %d runes, want %d", len(got), maxMessage+1)
 	}
 }
+
+// An error answer that proves Twilio did not take the message lets the
+// retry send it (channels.IsNotAccepted); a timeout does not.
+func TestErrorAnswersThatProveNothingWasTaken(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		want   bool
+	}{
+		{http.StatusTooManyRequests, true}, {http.StatusInternalServerError, true}, {http.StatusBadGateway, true},
+		{http.StatusServiceUnavailable, true}, {http.StatusGatewayTimeout, false}, {http.StatusRequestTimeout, false},
+	} {
+		err := classifyAPI(&APIError{Status: c.status}, http.Header{})
+		if got := channels.IsNotAccepted(err); got != c.want {
+			t.Errorf("HTTP %d: not accepted %v, want %v", c.status, got, c.want)
+		}
+		if channels.IsPermanent(err) {
+			t.Errorf("HTTP %d is permanent", c.status)
+		}
+	}
+}
