@@ -171,8 +171,22 @@ func TestTwilioAgainstAMock(t *testing.T) {
 		t.Errorf("opt_outs %v after a dead number", snap.OptOuts)
 	}
 
-	// A reply STOP to the Twilio number: TwiML with the one confirmation.
-	in := url.Values{"MessageSid": {fmt.Sprintf("SM%032x", 99)}, "From": {l.Customer.Phone}, "To": {"+15005550006"}, "Body": {"STOP"}, "AccountSid": {sid}}
+	// The dead number is dead for loans started later too (a carrier opt-out).
+	later := overdueLoan(t, -10)
+	later.Customer.Phone = l.Customer.Phone
+	if code := call(t, srv, "POST", "/v1/loans", later, nil); code != http.StatusCreated {
+		t.Fatalf("start a later loan: %d", code)
+	}
+	var laterSnap policy.Snapshot
+	call(t, srv, "GET", "/v1/loans/"+later.LoanID, nil, &laterSnap)
+	if !slices.Contains(laterSnap.OptOuts, policy.SMS) {
+		t.Errorf("a loan started after the dead-number receipt has opt_outs %v", laterSnap.OptOuts)
+	}
+	s.closeLoan(later.LoanID)
+
+	// A reply STOP to the Twilio number (from a live number: the dead one is
+	// opted out already): TwiML with the one confirmation.
+	in := url.Values{"MessageSid": {fmt.Sprintf("SM%032x", 99)}, "From": {"+8613900139000"}, "To": {"+15005550006"}, "Body": {"STOP"}, "AccountSid": {sid}}
 	code, body := postSigned(t, srv.URL+"/v1/inbound/twilio", token, in)
 	if code != http.StatusOK || !strings.Contains(body, "<Response><Message>") || !strings.Contains(body, "安心借") {
 		t.Errorf("inbound STOP: %d %s", code, body)

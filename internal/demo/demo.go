@@ -53,11 +53,15 @@ var specs = []spec{
 	{dpd: 4, n: 2, amount: "1000.00", name: "高明", note: "repaid by make run while you watch"},
 }
 
-// DaytimeZone names an Etc/GMT zone in which now is between 10:00 and 15:59.
+// DaytimeZone names an Etc/GMT zone in which now is between 11:00 and 15:59:
+// after every ladder time of the default policy (10:00 plus a spread of up
+// to 59 minutes), so a demo loan on a rung's day catches that rung up at
+// once instead of waiting for it (policy.RulesCatchUpByDay), and inside the
+// contact window.
 func DaytimeZone(now time.Time) string {
 	for off := -12; off <= 14; off++ {
 		h := now.UTC().Add(time.Duration(off) * time.Hour).Hour()
-		if h >= 10 && h < 16 {
+		if h >= 11 && h < 16 {
 			if off == 0 {
 				return "Etc/GMT"
 			}

@@ -15,8 +15,8 @@ func TestDaytimeZone(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%02d:30 UTC → %q: %v", h, tz, err)
 		}
-		if lh := now.In(loc).Hour(); lh < 10 || lh > 15 {
-			t.Errorf("%02d:30 UTC → %s where it is %02d:30, want 10:00–15:59", h, tz, lh)
+		if lh := now.In(loc).Hour(); lh < 11 || lh > 15 {
+			t.Errorf("%02d:30 UTC → %s where it is %02d:30, want 11:00–15:59 (after every rung time)", h, tz, lh)
 		}
 	}
 }
