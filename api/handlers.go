@@ -105,6 +105,7 @@ func (s *server) repay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.repayment()
+	s.metrics.RepaymentApplied()
 	writeRawJSON(w, http.StatusOK, snap)
 }
 
