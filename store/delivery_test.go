@@ -156,3 +156,27 @@ func TestOptOutsAndContacts(t *testing.T) {
 		t.Errorf("LoansByAddress = %v, %v", loans, err)
 	}
 }
+
+// A notice whose send gave up after handing it to the provider ends
+// unknown, not failed: the receipt may still say it was delivered.
+func TestFinalizeAfterTheProviderWasCalled(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	if _, _, err := s.ReserveNotice(ctx, notice("L-F/1", "sms")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkProviderCalled(ctx, "L-F/1", true); err != nil {
+		t.Fatal(err)
+	}
+	n := notice("L-F/1", "sms")
+	n.Status, n.Reason = store.NoticeFailed, "send gave up"
+	got, finalized, err := s.FinalizeNotice(ctx, n)
+	if err != nil || !finalized || got.Status != store.NoticeUnknown || got.Reason != "outcome unknown: send gave up" {
+		t.Fatalf("finalize = %s %q %v %v, want unknown", got.Status, got.Reason, finalized, err)
+	}
+	r, changed, err := s.ApplyReceipt(ctx, store.Receipt{Key: "L-F/1", Provider: "twilio", MessageID: "SM9", Status: store.NoticeDelivered})
+	if err != nil || !changed || r.Status != store.NoticeDelivered {
+		t.Errorf("receipt after: %s %v %v", r.Status, changed, err)
+	}
+}

@@ -91,9 +91,16 @@ RETURNING ` + noticeColumns
 // ON CONFLICT DO UPDATE locks the existing row and re-reads it after any
 // concurrent update commits, so a row another attempt completed meanwhile
 // fails the WHERE and is left alone: no row comes back then.
+//
+// A pending row that an attempt had handed to its provider becomes unknown,
+// not failed: the provider may have delivered it, and its receipt settles it.
 const finalizeNotice = noticeValues + `
 ON CONFLICT (idempotency_key) DO UPDATE
-SET status = EXCLUDED.status, reason = EXCLUDED.reason, updated_at = now()
+SET status = CASE WHEN notices.provider_called_at IS NOT NULL AND EXCLUDED.status = 'failed'
+                  THEN 'unknown' ELSE EXCLUDED.status END,
+    reason = CASE WHEN notices.provider_called_at IS NOT NULL AND EXCLUDED.status = 'failed'
+                  THEN 'outcome unknown: ' || EXCLUDED.reason ELSE EXCLUDED.reason END,
+    updated_at = now()
 WHERE notices.status = 'pending'
 RETURNING ` + noticeColumns
 

@@ -227,7 +227,7 @@ func (s flakySender) Send(ctx context.Context, m channels.Message) (channels.Rec
 	}
 	s.f.mu.Unlock()
 	if fail {
-		return channels.Receipt{}, errors.New("gateway timeout")
+		return channels.Receipt{}, channels.NotAccepted(errors.New("503 gateway unavailable"))
 	}
 	return s.inner.Send(ctx, m)
 }

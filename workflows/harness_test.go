@@ -104,6 +104,10 @@ func (m *memStore) FinalizeNotice(_ context.Context, n store.Notice) (store.Noti
 			return m.notices[i], false, nil
 		}
 		m.notices[i].Status, m.notices[i].Reason = n.Status, n.Reason
+		if m.notices[i].ProviderCalledAt != nil && n.Status == store.NoticeFailed {
+			// As in PostgreSQL: the provider may have it; the receipt settles it.
+			m.notices[i].Status, m.notices[i].Reason = store.NoticeUnknown, "outcome unknown: "+n.Reason
+		}
 		return m.notices[i], true, nil
 	}
 	m.notices = append(m.notices, n)
