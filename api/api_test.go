@@ -1243,7 +1243,7 @@ func TestMetrics(t *testing.T) {
 		"# TYPE loans_started_total counter\nloans_started_total 1\n",
 		"# TYPE repayments_total counter\nrepayments_total 1\n",
 		`dunning_receipts_total{provider="twilio",status="delivered"} 1` + "\n",
-		"dunning_repayments_applied_total 0\n",
+		"dunning_repayments_applied_total 1\n",
 		"# TYPE go_goroutines gauge\n",
 	} {
 		if !strings.Contains(body, want) {

@@ -65,9 +65,9 @@ func HandleReply(ctx context.Context, t Temporal, d DeliveryStore, brand, phone,
 	if err != nil {
 		return out, fmt.Errorf("reply %s: %w", out.Action, err)
 	}
-	if act == replies.OptIn && !changed {
-		return out, nil // no opt-out by keyword to reverse: nothing to tell the loans
-	}
+	// The loans are told even when the store had nothing new (changed
+	// false): a gateway retrying a request we failed half-way must still
+	// reach them, and a loan takes a repeated opt-out or opt-in as a no-op.
 	arg := workflows.OptSignal{Channel: policy.SMS, Source: store.OptOutKeyword, Keyword: keyword}
 	for _, id := range loans {
 		err := t.SignalWorkflow(ctx, workflows.WorkflowID(id), "", signal, arg)

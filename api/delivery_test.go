@@ -353,14 +353,18 @@ func TestInboundSMS(t *testing.T) {
 		}, auth: bearer, ct: ct, body: smsJSON(phone, "unstop"), want: 200,
 			wantReply:   &Reply{Action: "opt_in", Loans: 2, Reply: startReply},
 			wantSignals: optSignals(workflows.SignalOptIn, store.OptOutKeyword, "UNSTOP")},
-		// The store revoked nothing: no confirmation and no signal.
+		// The store revoked nothing: no confirmation; the loans are still told
+		// (a retry after a half-done START must reach them; a loan with nothing
+		// to reverse ignores it).
 		{name: "START with no opt-out", setup: withLoans, auth: bearer, ct: ct, body: smsJSON(phone, "START"), want: 200,
-			wantReply: &Reply{Action: "opt_in"}},
+			wantReply:   &Reply{Action: "opt_in", Loans: 2},
+			wantSignals: optSignals(workflows.SignalOptIn, store.OptOutKeyword, "START")},
 		{name: "START does not revoke a carrier opt-out", setup: func(ta *testAPI, fd *fakeDelivery) {
 			withLoans(ta, fd)
 			fd.optOuts["sms "+phone] = store.OptOutCarrier
 		}, auth: bearer, ct: ct, body: smsJSON(phone, "START"), want: 200,
-			wantReply: &Reply{Action: "opt_in"}, wantOptOut: store.OptOutCarrier},
+			wantReply:   &Reply{Action: "opt_in", Loans: 2},
+			wantSignals: optSignals(workflows.SignalOptIn, store.OptOutKeyword, "START"), wantOptOut: store.OptOutCarrier},
 
 		// anything else is left for a person
 		{name: "a question", setup: withLoans, auth: bearer, ct: ct, body: smsJSON(phone, "When is my payment due?"), want: 200,
@@ -672,9 +676,16 @@ func TestTwilioStatus(t *testing.T) {
 		}, req: twilioReq{uri: uri, form: undelivered}, want: 204,
 			wantReceipts: receipt("L-1/v1/3/sms", "undelivered", "30005"), wantSignals: report("30005", true),
 			wantCalls: []string{"ApplyReceipt L-1/v1/3/sms " + sid}},
-		{name: "a repeated receipt changes nothing", setup: func(ta *testAPI, fd *fakeDelivery) { fd.notice, fd.changed = notice, false },
+		// Twilio retries a receipt we answered 503 after the row moved: the
+		// loan and the opt-outs are told again (both idempotent), nothing is
+		// counted twice.
+		{name: "a repeated receipt tells the loan again", setup: func(ta *testAPI, fd *fakeDelivery) {
+			fd.notice, fd.changed = notice, false
+			fd.optOuts["sms "+notice.Recipient] = store.OptOutCarrier
+		},
 			req: twilioReq{uri: uri, form: undelivered}, want: 204,
-			wantReceipts: receipt("L-1/v1/3/sms", "undelivered", "30005"), wantCalls: []string{"ApplyReceipt L-1/v1/3/sms " + sid}},
+			wantReceipts: receipt("L-1/v1/3/sms", "undelivered", "30005"), wantSignals: report("30005", true),
+			wantOptOut: store.OptOutCarrier},
 		{name: "a message we do not know", setup: func(ta *testAPI, fd *fakeDelivery) {
 			fd.fail["ApplyReceipt"] = fmt.Errorf("receipt for L-1/v1/3/sms: %w", store.ErrNotFound)
 		}, req: twilioReq{uri: uri, form: undelivered}, want: 204, wantLog: "receipt for a message we do not know"},

@@ -142,11 +142,18 @@ func (s *server) contact(w http.ResponseWriter, r *http.Request) {
 				return fmt.Errorf("contacts of loan %s: %w: %w", id, ErrUnavailable, err)
 			}
 			source, err := s.Delivery.OptedOut(ctx, string(policy.SMS), u.Phone)
-			if err != nil || source == "" {
-				return err
+			if err != nil {
+				return fmt.Errorf("opt-outs of loan %s: %w: %w", id, ErrUnavailable, err)
 			}
-			return s.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.SignalOptOut,
+			if source == "" {
+				return nil
+			}
+			err = s.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.SignalOptOut,
 				workflows.OptSignal{Channel: policy.SMS, Source: source})
+			if isNotFound(err) {
+				return nil // finished just after the update: nothing more to stop
+			}
+			return err
 		})
 }
 

@@ -87,16 +87,23 @@ func (s *server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 	if changed {
 		s.metrics.Receipt(twilio.Provider, status)
 	}
-	if changed && permanent && n.Recipient != "" {
+	// What follows is repeated for a repeated receipt (the notice is already
+	// undelivered): Twilio retries a receipt we answered 503, and the loan
+	// must still hear of it. Both steps are idempotent.
+	undelivered := status == store.NoticeUndelivered && n.Status == store.NoticeUndelivered
+	if undelivered && permanent && n.Recipient != "" {
 		// A dead number is dead for every loan: loans started later begin
 		// with SMS opted out (by carrier: a START does not reverse it).
-		if _, err := s.Delivery.OptOut(ctx, n.Channel, n.Recipient, store.OptOutCarrier, cb.ErrorCode); err != nil {
+		opened, err := s.Delivery.OptOut(ctx, n.Channel, n.Recipient, store.OptOutCarrier, cb.ErrorCode)
+		if err != nil {
 			s.failDelivery(w, err)
 			return
 		}
-		s.metrics.OptOut(n.Channel, store.OptOutCarrier)
+		if opened {
+			s.metrics.OptOut(n.Channel, store.OptOutCarrier)
+		}
 	}
-	if changed && status == store.NoticeUndelivered {
+	if undelivered {
 		err := s.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(n.LoanID), "", workflows.SignalDeliveryReport,
 			workflows.DeliveryReport{Key: n.IdempotencyKey, Channel: channelOf(n.Channel), Status: status, Error: cb.ErrorCode, Permanent: permanent})
 		if err != nil && !isNotFound(err) {

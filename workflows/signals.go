@@ -367,6 +367,9 @@ func (l *loan) onOptIn(ctx workflow.Context, o OptSignal) {
 		l.rejectSignal(ctx, SignalOptIn, err)
 		return
 	}
+	if !l.terms.Customer.OptedOut(o.Channel) {
+		return // nothing to reverse (a repeated START): nothing to audit
+	}
 	if o.Source != sourceKeyword || !slices.Contains(l.st.KeywordOptOuts, o.Channel) {
 		l.rejectSignal(ctx, SignalOptIn, conflict(fmt.Errorf("%s was not opted out by keyword: only such an opt-out is reversed", o.Channel)))
 		return
