@@ -191,6 +191,10 @@ func (f *fakeStore) FinalizeNotice(_ context.Context, n store.Notice) (store.Not
 			return *row, false, nil
 		}
 		row.Status, row.Reason, row.UpdatedAt = n.Status, n.Reason, time.Now().UTC()
+		if row.ProviderCalledAt != nil && n.Status == store.NoticeFailed {
+			// As in PostgreSQL: the provider may have it; the receipt settles it.
+			row.Status, row.Reason = store.NoticeUnknown, "outcome unknown: "+n.Reason
+		}
 		return *row, true, nil
 	}
 	now := time.Now().UTC()
@@ -818,7 +822,8 @@ func TestSendNoticeRenderErrors(t *testing.T) {
 }
 
 // TestSendNoticeRenderErrorOverExistingRow: a render error (a template broken
-// by a deploy between attempts) completes a pending row as failed and leaves
+// by a deploy between attempts) completes a pending row (as unknown when an
+// attempt had reached the provider) and leaves
 // a final row, and the outcome it records, as it is.
 func TestSendNoticeRenderErrorOverExistingRow(t *testing.T) {
 	for _, m := range modes() {
@@ -831,12 +836,14 @@ func TestSendNoticeRenderErrorOverExistingRow(t *testing.T) {
 				t.Fatal("first attempt succeeded, want the lost answer")
 			}
 			f.acts.Brand = Brand{} // the next deploy cannot render it
+			// The first attempt reached the provider: the outcome is unknown,
+			// not failed (the receipt settles it).
 			res, err := f.run.SendNotice(req)
-			if err != nil || res.Status != StatusFailed || !strings.HasPrefix(res.Reason, "render: ") {
-				t.Fatalf("SendNotice = %+v, %v; want failed: render…", res, err)
+			if err != nil || res.Status != StatusUnknown || !strings.HasPrefix(res.Reason, "outcome unknown: render: ") {
+				t.Fatalf("SendNotice = %+v, %v; want unknown: render…", res, err)
 			}
-			if row := f.store.notice(t, key); row.Status != store.NoticeFailed || row.Reason != res.Reason || row.Body == "" {
-				t.Errorf("row = %+v, want the reserved row completed as failed", row)
+			if row := f.store.notice(t, key); row.Status != store.NoticeUnknown || row.Reason != res.Reason || row.Body == "" {
+				t.Errorf("row = %+v, want the reserved row completed as unknown", row)
 			}
 		})
 		t.Run(m.name+"/sent", func(t *testing.T) {

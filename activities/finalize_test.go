@@ -31,7 +31,7 @@ func finalizeCases() []finalizeCase {
 			if _, err := f.run.SendNotice(req); err == nil {
 				t.Fatal("SendNotice succeeded, want the lost answer")
 			}
-		}, status: StatusFailed, reason: timedOut, wantStatus: StatusFailed, wantReason: timedOut, wantBody: true},
+		}, status: StatusFailed, reason: timedOut, wantStatus: StatusUnknown, wantReason: "outcome unknown: " + timedOut, wantBody: true},
 		{name: "sent", before: func(t *testing.T, f *fixture, req NoticeRequest) {
 			if _, err := f.run.SendNotice(req); err != nil {
 				t.Fatal(err)
