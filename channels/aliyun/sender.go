@@ -28,7 +28,6 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -366,7 +365,7 @@ func classifyAPI(e *APIError, header http.Header) error {
 	case e.Code == "isv.DAY_LIMIT_CONTROL":
 		return channels.RetryAfter(e, dayQuotaDelay)
 	case e.Code == "Throttling" || strings.HasPrefix(e.Code, "Throttling."):
-		d := retryAfter(header, time.Now())
+		d := channels.ParseRetryAfter(header, time.Now())
 		if d == 0 {
 			d = throttlingDelay
 		}
@@ -375,7 +374,7 @@ func classifyAPI(e *APIError, header http.Header) error {
 		return channels.Permanent(e)
 	case strings.HasPrefix(e.Code, "isp."), e.Code == "ServiceUnavailable",
 		e.Status == http.StatusTooManyRequests, e.Status >= 500:
-		if d := retryAfter(header, time.Now()); d > 0 {
+		if d := channels.ParseRetryAfter(header, time.Now()); d > 0 {
 			return channels.RetryAfter(e, d)
 		}
 		if e.Status == http.StatusGatewayTimeout || e.Status == http.StatusRequestTimeout {
@@ -406,30 +405,6 @@ func flowControlDelay(msg string) time.Duration {
 	}
 }
 
-// retryAfter reads a Retry-After header, in seconds or as an HTTP date; 0 if
-// absent, unreadable or in the past.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		return max(0, time.Duration(secs)*time.Second)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now).Round(time.Second))
-	}
-	return 0
-}
-
-// phoneLike matches what may be a phone number in a provider's message: a
-// run of seven or more digits, with its "+".
-var phoneLike = regexp.MustCompile(`\+?[0-9]{7,}`)
-
-// maxMessage bounds how much of a provider's message goes into an error (and
-// from there into the notices table and logs).
-const maxMessage = 300
-
 // scrub drops the string-to-sign Aliyun echoes after a signature mismatch
 // (it holds every parameter), masks to and anything else that looks like a
 // phone number, and bounds the length.
@@ -437,15 +412,9 @@ func scrub(s, to string) string {
 	if i := strings.Index(strings.ToLower(s), "string to sign"); i >= 0 {
 		s = strings.TrimSpace(s[:i]) + " [string to sign removed]"
 	}
+	national := ""
 	if to != "" {
-		s = strings.ReplaceAll(s, to, channels.MaskPhone(to))
-		if national, err := phoneNumber(to); err == nil {
-			s = strings.ReplaceAll(s, national, channels.MaskPhone(national))
-		}
+		national, _ = phoneNumber(to)
 	}
-	s = phoneLike.ReplaceAllStringFunc(s, channels.MaskPhone)
-	if r := []rune(s); len(r) > maxMessage {
-		s = string(r[:maxMessage]) + "…"
-	}
-	return s
+	return channels.ScrubProviderMessage(s, to, national)
 }

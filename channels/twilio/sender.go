@@ -17,8 +17,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -306,7 +304,7 @@ func classifyAPI(e *APIError, header http.Header) error {
 	}
 	_, transient := transientCodes[e.Code]
 	if transient || e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout || e.Status >= 500 {
-		if d := retryAfter(header, time.Now()); d > 0 {
+		if d := channels.ParseRetryAfter(header, time.Now()); d > 0 {
 			return channels.RetryAfter(e, d)
 		}
 		if refused(e.Status) || transient {
@@ -328,39 +326,6 @@ func refused(status int) bool {
 	return false
 }
 
-// retryAfter reads a Retry-After header, in seconds or as an HTTP date; 0 if
-// absent, unreadable or in the past.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		return max(0, time.Duration(secs)*time.Second)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now).Round(time.Second))
-	}
-	return 0
-}
-
-// phoneLike matches what may be a phone number in a provider's message: a
-// run of seven or more digits, with its "+".
-var phoneLike = regexp.MustCompile(`\+?[0-9]{7,}`)
-
-// maxMessage bounds how much of a provider's message goes into an error (and
-// from there into the notices table and logs).
-const maxMessage = 300
-
 // scrub masks to, and anything else that looks like a phone number, in a
 // provider's message, and bounds its length.
-func scrub(s, to string) string {
-	if to != "" {
-		s = strings.ReplaceAll(s, to, channels.MaskPhone(to))
-	}
-	s = phoneLike.ReplaceAllStringFunc(s, channels.MaskPhone)
-	if r := []rune(s); len(r) > maxMessage {
-		s = string(r[:maxMessage]) + "…"
-	}
-	return s
-}
+func scrub(s, to string) string { return channels.ScrubProviderMessage(s, to) }

@@ -340,8 +340,8 @@ func TestRetryAfter(t *testing.T) {
 		if tt.v != "" {
 			h.Set("Retry-After", tt.v)
 		}
-		if got := retryAfter(h, now); got != tt.want {
-			t.Errorf("retryAfter(%q) = %s, want %s", tt.v, got, tt.want)
+		if got := channels.ParseRetryAfter(h, now); got != tt.want {
+			t.Errorf("channels.ParseRetryAfter(%q) = %s, want %s", tt.v, got, tt.want)
 		}
 	}
 }
@@ -357,8 +357,8 @@ func TestScrub(t *testing.T) {
 			t.Errorf("scrub(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-	if got := []rune(scrub(strings.Repeat("x", 1000), "")); len(got) != maxMessage+1 {
-		t.Errorf("scrub kept %d runes, want %d", len(got), maxMessage+1)
+	if got := []rune(scrub(strings.Repeat("x", 1000), "")); len(got) != channels.MaxProviderMessage+1 {
+		t.Errorf("scrub kept %d runes, want %d", len(got), channels.MaxProviderMessage+1)
 	}
 }
 
