@@ -65,6 +65,9 @@ type Deps struct {
 	BrandName string
 	// Twilio authenticates Twilio's webhooks; nil answers them 503.
 	Twilio *TwilioWebhooks
+	// Codec, when set, is the codec server the Temporal Web UI decrypts
+	// payloads through (codec.Handler), served on /codec/.
+	Codec http.Handler
 }
 
 // server is the API: the dependencies, the routes and the counters.
@@ -104,6 +107,9 @@ func New(deps Deps) http.Handler {
 	s.mux.HandleFunc("POST /v1/inbound/sms", s.inboundSMS)
 	s.mux.HandleFunc("POST /v1/inbound/twilio", s.twilioInbound)
 	s.mux.HandleFunc("POST /v1/webhooks/twilio", s.twilioStatus)
+	if deps.Codec != nil {
+		s.mux.Handle("/codec/", deps.Codec)
+	}
 	s.mux.HandleFunc("GET /healthz", s.health)
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	return s

@@ -47,8 +47,8 @@ func TestComposeFileIsValid(t *testing.T) {
 		"worker": {"SMS_PROVIDER", "EMAIL_PROVIDER", "PUSH_PROVIDER", "SMTP_URL", "MAIL_FROM",
 			"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_API_URL",
 			"ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", "ALIYUN_SMS_SIGN_NAME", "ALIYUN_SMS_TEMPLATES", "ALIYUN_SMS_ENDPOINT",
-			"FCM_CREDENTIALS_FILE", "FCM_PROJECT_ID", "FCM_API_URL", "PUBLIC_BASE_URL", "SMS_RATE", "EMAIL_RATE", "PUSH_RATE", "METRICS_ADDR"},
-		"api": {"PUBLIC_BASE_URL", "TWILIO_AUTH_TOKEN", "INBOUND_TOKEN"},
+			"FCM_CREDENTIALS_FILE", "FCM_PROJECT_ID", "FCM_API_URL", "PUBLIC_BASE_URL", "SMS_RATE", "EMAIL_RATE", "PUSH_RATE", "METRICS_ADDR", "DUNNING_ENCRYPTION_KEYS"},
+		"api": {"PUBLIC_BASE_URL", "TWILIO_AUTH_TOKEN", "INBOUND_TOKEN", "DUNNING_ENCRYPTION_KEYS", "CODEC_TOKEN", "CODEC_ALLOW_ORIGINS"},
 	} {
 		env := p.Services[svc].Environment
 		for _, v := range vars {
@@ -58,7 +58,7 @@ func TestComposeFileIsValid(t *testing.T) {
 		}
 	}
 	for _, svc := range []string{"worker", "api"} {
-		for _, secret := range []string{"TWILIO_AUTH_TOKEN", "ALIYUN_ACCESS_KEY_SECRET", "INBOUND_TOKEN", "API_TOKEN"} {
+		for _, secret := range []string{"TWILIO_AUTH_TOKEN", "ALIYUN_ACCESS_KEY_SECRET", "INBOUND_TOKEN", "API_TOKEN", "DUNNING_ENCRYPTION_KEYS", "CODEC_TOKEN"} {
 			if v, ok := p.Services[svc].Environment[secret]; ok && v != nil && *v != "" && *v != osEnv(secret) {
 				t.Errorf("%s: %s has a value in docker-compose.yml", svc, secret)
 			}

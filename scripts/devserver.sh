@@ -18,6 +18,8 @@ if [ -n "$db" ]; then
   args+=(--db-filename "$db")
 fi
 if [ "$ui" = "0" ]; then args+=(--headless); fi
+# The Web UI decrypts payloads through a codec server (make run: the API's /codec).
+if [ -n "${UI_CODEC_ENDPOINT:-}" ]; then args+=(--ui-codec-endpoint "$UI_CODEC_ENDPOINT"); fi
 log=${DEVSERVER_LOG:-.data/temporal-$port.log}
 mkdir -p "$(dirname "$log")"
 .bin/temporal "${args[@]}" >"$log" 2>&1 &

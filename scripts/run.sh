@@ -38,6 +38,19 @@ go build -o .bin/worker ./worker
 go build -o .bin/starter ./starter
 go build -o .bin/demo ./demo
 
+# Payload encryption: the demo runs encrypted with a development key kept in
+# .data/ (DUNNING_ENCRYPTION_KEYS wins when set); the Web UI decrypts through
+# the API's codec server.
+if [ -z "${DUNNING_ENCRYPTION_KEYS:-}" ]; then
+  mkdir -p .data
+  if [ ! -s .data/encryption.key ]; then
+    (umask 077; printf 'dev-%s:%s\n' "$(date +%Y%m%d)" "$(head -c 32 /dev/urandom | base64)" > .data/encryption.key)
+  fi
+  DUNNING_ENCRYPTION_KEYS=$(cat .data/encryption.key)
+fi
+export DUNNING_ENCRYPTION_KEYS
+export UI_CODEC_ENDPOINT=${UI_CODEC_ENDPOINT:-http://$API_ADDR/codec}
+
 step "Temporal dev server"
 if .bin/temporal operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null 2>&1; then
   echo "reusing the server already on 127.0.0.1:$TEMPORAL_PORT"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,12 +9,14 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
 	"dunning/api"
+	"dunning/codec"
 	"dunning/internal/config"
 	"dunning/internal/temporalutil"
 	"dunning/policies"
@@ -61,6 +64,17 @@ func (c *cli) cmdServe(ctx context.Context, args []string) error {
 	}
 	defer st.close()
 
+	// With DUNNING_ENCRYPTION_KEYS the API also serves the codec server the
+	// Web UI decrypts loans through (CODEC_TOKEN, CODEC_ALLOW_ORIGINS).
+	cdc, err := temporalutil.Codec(c.getenv)
+	if err != nil {
+		return err
+	}
+	var codecServer http.Handler
+	if cdc != nil {
+		origins := strings.Split(cmp.Or(c.getenv("CODEC_ALLOW_ORIGINS"), "http://localhost:8233,http://127.0.0.1:8233"), ",")
+		codecServer = codec.Handler(cdc, codec.HandlerOptions{Token: c.getenv("CODEC_TOKEN"), AllowOrigins: origins})
+	}
 	token := c.getenv("API_TOKEN")
 	if token == "" {
 		logger.Warn("API_TOKEN is not set: /v1 answers anyone who can reach " + *addr)
@@ -71,7 +85,7 @@ func (c *cli) cmdServe(ctx context.Context, args []string) error {
 			Temporal: tc, Store: st, Policies: reg, HasLocale: tr.Has,
 			Token: token, Logger: logger, Timeout: *timeout,
 			Delivery: st, InboundToken: c.getenv("INBOUND_TOKEN"), BrandName: config.Brand().Name,
-			Twilio: twilioWebhooks(c.getenv),
+			Twilio: twilioWebhooks(c.getenv), Codec: codecServer,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

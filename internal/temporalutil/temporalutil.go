@@ -7,6 +7,7 @@ package temporalutil
 
 import (
 	"context"
+	"os"
 	"fmt"
 	"log/slog"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 	tlog "go.temporal.io/sdk/log"
 
+	"dunning/codec"
 	"dunning/workflows"
 )
 
@@ -38,7 +40,32 @@ func Options(logger *slog.Logger) (client.Options, error) {
 	if logger != nil {
 		opts.Logger = tlog.NewStructuredLogger(logger)
 	}
+	c, err := Codec(os.Getenv)
+	if err != nil {
+		return client.Options{}, err
+	}
+	if c != nil {
+		// Payloads (loan input, state, answers) leave this process encrypted:
+		// the server's history holds ciphertext; the UI reads it through the
+		// codec server (codec.Handler).
+		opts.DataConverter = codec.DataConverter(c)
+	}
 	return opts, nil
+}
+
+// Codec is the payload codec of DUNNING_ENCRYPTION_KEYS, or nil when it is
+// unset (payloads in plain JSON, as before). The worker, the API and the
+// starter must all have the same keys: a process without them cannot read
+// an encrypted loan.
+func Codec(getenv func(string) string) (*codec.Codec, error) {
+	if getenv(codec.EnvVar) == "" {
+		return nil, nil
+	}
+	keys, err := codec.KeysFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return codec.New(keys)
 }
 
 // Dial connects to Temporal, retrying for up to wait so a worker started
