@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,9 +16,13 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 
 	"dunning/api"
+	"dunning/codec"
 	"dunning/internal/demo"
+	"dunning/internal/testenv"
 	"dunning/policy"
 	"dunning/workflows"
 )
@@ -237,5 +245,76 @@ func closeLoans(t *testing.T, s *stack, loanIDs ...string) {
 				t.Errorf("terminate %s: %v", wid, err)
 			}
 		}
+	}
+}
+
+// The Web UI reads an encrypted loan through the codec server: the page
+// shows the loan's input decrypted (its customer's name), while the server
+// stores ciphertext (TestHistoryHoldsNoPersonalData).
+func TestWebUIDecryptsThroughTheCodecServer(t *testing.T) {
+	ui := webUI(t)
+	addr := os.Getenv("DUNNING_TEST_UI_CODEC")
+	if addr == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("DUNNING_TEST_UI_CODEC is not set: `make test` starts the dev server with --ui-codec-endpoint on it")
+		}
+		t.Skip("DUNNING_TEST_UI_CODEC is not set; `make test` sets it")
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := codec.ParseKeys("ui:" + base64.StdEncoding.EncodeToString(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdc, err := codec.New(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := ui
+	if u, err := url.Parse(ui); err == nil {
+		origin = u.Scheme + "://" + u.Host
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("codec server on %s: %v", addr, err)
+	}
+	srv := &http.Server{Handler: api.New(api.Deps{Temporal: testenv.Temporal(t),
+		Codec: codec.Handler(cdc, codec.HandlerOptions{AllowOrigins: []string{origin, strings.Replace(origin, "127.0.0.1", "localhost", 1)}})})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	enc, err := client.Dial(client.Options{HostPort: os.Getenv("DUNNING_TEST_TEMPORAL"), Namespace: "default",
+		DataConverter: codec.DataConverter(cdc), Logger: tlog.NewStructuredLogger(quiet)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	s := newStack(t)
+	queue := queueName(t)
+	testenv.StartWorker(t, enc, s.store, s.tmpl, s.sink, queue)
+	l := overdueLoan(t, 2)
+	l.Customer.Name = "欧阳娜娜"
+	if _, err := api.StartLoan(context.Background(), enc, l, policy.Default(), queue); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = enc.SignalWorkflow(context.Background(), workflows.WorkflowID(l.LoanID), "", workflows.SignalClose, workflows.CloseSignal{Reason: "test over"})
+	})
+
+	b := browser(t)
+	page := ui + "/namespaces/default/workflows/" + url.PathEscape(workflows.WorkflowID(l.LoanID))
+	if err := chromedp.Do(b, chromedp.Navigate(page)); err != nil {
+		t.Fatalf("open %s: %v", page, err)
+	}
+	waitText(b, t, "the loan's input decrypted on its page", func(text string) bool {
+		return containsAll(text, workflows.WorkflowID(l.LoanID), l.Customer.ID, l.Customer.Name)
+	})
+	png, err := chromedp.Run(b, chromedp.CaptureScreenshot())
+	if err == nil {
+		shot := filepath.Join(t.ArtifactDir(), "decrypted-input.png")
+		_ = os.WriteFile(shot, png, 0o644)
+		t.Logf("screenshot of the decrypted input: %s", shot)
 	}
 }

@@ -28,6 +28,9 @@ chromium=$!
 if ! wait "$cli_build"; then cat .cli-build.log >&2; exit 1; fi
 DEVSERVER_LOG=.data/temporal-test.log
 export DEVSERVER_LOG
+# The UI decrypts through a codec server the UI test serves on this address.
+export DUNNING_TEST_UI_CODEC=127.0.0.1:8244
+export UI_CODEC_ENDPOINT=http://$DUNNING_TEST_UI_CODEC/codec
 server=$(scripts/devserver.sh 7243 8243)
 trap 'kill "$server" 2>/dev/null || true' EXIT
 if ! wait "$chromium"; then cat .data/ensure-chromium.log >&2; exit 1; fi
