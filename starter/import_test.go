@@ -418,3 +418,26 @@ func TestRunUsage(t *testing.T) {
 		t.Errorf("start of a bad loan: exit %d, stderr %s", code, stderr.String())
 	}
 }
+
+func TestCheckExposure(t *testing.T) {
+	for _, c := range []struct {
+		addr, token, insecure string
+		ok                    bool
+	}{
+		{"127.0.0.1:8080", "", "", true},
+		{"localhost:8080", "", "", true},
+		{"[::1]:8080", "", "", true},
+		{":8080", "", "", false},
+		{"0.0.0.0:8080", "", "", false},
+		{"10.0.0.5:8080", "", "", false},
+		{":8080", "secret", "", true},
+		{":8080", "", "1", true},
+		{":8080", "", "yes", false},
+		{"nonsense", "", "", false},
+	} {
+		err := checkExposure(c.addr, c.token, c.insecure)
+		if (err == nil) != c.ok {
+			t.Errorf("checkExposure(%q, token %v, %q) = %v, want ok %v", c.addr, c.token != "", c.insecure, err, c.ok)
+		}
+	}
+}

@@ -76,6 +76,9 @@ func (c *cli) cmdServe(ctx context.Context, args []string) error {
 		codecServer = codec.Handler(cdc, codec.HandlerOptions{Token: c.getenv("CODEC_TOKEN"), AllowOrigins: origins})
 	}
 	token := c.getenv("API_TOKEN")
+	if err := checkExposure(*addr, token, c.getenv("API_INSECURE")); err != nil {
+		return err
+	}
 	if token == "" {
 		logger.Warn("API_TOKEN is not set: /v1 answers anyone who can reach " + *addr)
 	}
@@ -263,4 +266,27 @@ func twilioWebhooks(getenv func(string) string) *api.TwilioWebhooks {
 		return nil
 	}
 	return &api.TwilioWebhooks{AuthToken: token, PublicBaseURL: base}
+}
+
+// checkExposure refuses to serve loans without a token on an address other
+// machines can reach: anyone there could start loans, move money and read
+// notices. API_INSECURE=1 says it is meant (a container whose port is
+// published on 127.0.0.1 only, a private network behind a proxy that
+// authenticates).
+func checkExposure(addr, token, insecure string) error {
+	if token != "" || insecure == "1" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("refusing to serve on %s without API_TOKEN: anyone who reaches it could start loans and read notices; "+
+		"set API_TOKEN, listen on 127.0.0.1, or set API_INSECURE=1 if something else guards it", addr)
 }
