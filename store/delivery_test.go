@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"dunning/store"
 )
@@ -178,5 +181,50 @@ func TestFinalizeAfterTheProviderWasCalled(t *testing.T) {
 	r, changed, err := s.ApplyReceipt(ctx, store.Receipt{Key: "L-F/1", Provider: "twilio", MessageID: "SM9", Status: store.NoticeDelivered})
 	if err != nil || !changed || r.Status != store.NoticeDelivered {
 		t.Errorf("receipt after: %s %v %v", r.Status, changed, err)
+	}
+}
+
+// The database itself keeps notices final-only: an outcome never changes
+// (but a receipt after sent or unknown), and nothing is deleted.
+func TestNoticesAreFinalOnlyInTheDatabase(t *testing.T) {
+	t.Parallel()
+	s, url := newStore(t)
+	ctx := context.Background()
+	for _, key := range []string{"L-DB/sent", "L-DB/failed", "L-DB/pending"} {
+		if _, _, err := s.ReserveNotice(ctx, notice(key, "sms")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CompleteNotice(ctx, "L-DB/sent", store.NoticeSent, "", "twilio", "SM1", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteNotice(ctx, "L-DB/failed", store.NoticeFailed, "permanent", "", "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, c := range []struct {
+		name, sql string
+		ok        bool
+	}{
+		{"change a sent notice's text", `UPDATE notices SET body = 'edited' WHERE idempotency_key = 'L-DB/sent'`, false},
+		{"turn a failure into a success", `UPDATE notices SET status = 'sent' WHERE idempotency_key = 'L-DB/failed'`, false},
+		{"delete a notice", `DELETE FROM notices WHERE idempotency_key = 'L-DB/failed'`, false},
+		{"delete a pending notice", `DELETE FROM notices WHERE idempotency_key = 'L-DB/pending'`, false},
+		{"truncate", `TRUNCATE notices`, false},
+		{"a receipt after sent", `UPDATE notices SET status = 'delivered' WHERE idempotency_key = 'L-DB/sent'`, true},
+		{"complete a pending notice", `UPDATE notices SET status = 'failed', reason = 'x' WHERE idempotency_key = 'L-DB/pending'`, true},
+		{"a receipt after delivered", `UPDATE notices SET status = 'undelivered' WHERE idempotency_key = 'L-DB/sent'`, false},
+	} {
+		_, err := conn.Exec(ctx, c.sql)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: err %v, want ok %v", c.name, err, c.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "final-only") {
+			t.Errorf("%s: %v, want the final-only refusal", c.name, err)
+		}
 	}
 }
