@@ -212,7 +212,7 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	ex := &exchange{}
+	ex := &channels.Exchange{}
 	client, err := s.client(ctx, ex)
 	if err != nil {
 		return fail(fmt.Errorf("sdk client: %w", err))
@@ -229,7 +229,7 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 		return fail(classify(ctx, err, ex, m.To))
 	}
 	if resp.Code != "OK" {
-		return fail(classifyAPI(&APIError{Status: ex.status, Code: resp.Code, Message: scrub(resp.Message, m.To), RequestID: resp.RequestId}, ex.header))
+		return fail(classifyAPI(&APIError{Status: ex.Status, Code: resp.Code, Message: scrub(resp.Message, m.To), RequestID: resp.RequestId}, ex.Header))
 	}
 	if resp.BizId == "" {
 		// Accepted: retrying would send it twice, so this is permanent,
@@ -242,12 +242,12 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 // client builds an SDK client for one Send: the SDK takes no context and
 // mutates its client on every call, so each Send has its own, sharing only
 // the connection pool. It never retries by itself.
-func (s *Sender) client(ctx context.Context, ex *exchange) (*dysmsapi.Client, error) {
+func (s *Sender) client(ctx context.Context, ex *channels.Exchange) (*dysmsapi.Client, error) {
 	cfg := sdk.NewConfig()
 	cfg.AutoRetry = false
 	cfg.Scheme = s.scheme
 	cfg.Timeout = requestTimeout
-	cfg.Transport = &sendTransport{ctx: ctx, base: s.transport, ex: ex}
+	cfg.Transport = &channels.ContextTransport{Ctx: ctx, Base: s.transport, Ex: ex}
 	return dysmsapi.NewClientWithOptions(regionID, cfg, credentials.NewAccessKeyCredential(s.cfg.AccessKeyID, s.cfg.AccessKeySecret))
 }
 
@@ -286,37 +286,13 @@ func templateParams(m channels.Message) (string, error) {
 	return string(b), nil
 }
 
-// exchange is what the transport saw of Aliyun's answer: status and headers.
-type exchange struct {
-	status int
-	header http.Header
-}
-
-// sendTransport runs each request under the Send's context (its deadline
-// bounds the request; the SDK's own http.Client timeout cannot reach it) and
-// records the answer's status and headers. Not being an *http.Transport, it
-// also keeps the SDK from rewriting TLS and proxy settings.
-type sendTransport struct {
-	ctx  context.Context
-	base http.RoundTripper
-	ex   *exchange
-}
-
-func (t *sendTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req.WithContext(t.ctx))
-	if resp != nil {
-		t.ex.status, t.ex.header = resp.StatusCode, resp.Header
-	}
-	return resp, err
-}
-
 // classify turns an error of SendSms into the error Send returns. Only
 // fields are used, never the SDK's error strings: those hold the request's
 // string-to-sign and the response headers.
-func classify(ctx context.Context, err error, ex *exchange, to string) error {
+func classify(ctx context.Context, err error, ex *channels.Exchange, to string) error {
 	var serr *sdkerrors.ServerError
 	if errors.As(err, &serr) {
-		status := ex.status
+		status := ex.Status
 		if status == 0 {
 			status = serr.HttpStatus()
 		}
@@ -324,12 +300,12 @@ func classify(ctx context.Context, err error, ex *exchange, to string) error {
 		if serr.ErrorCode() == "" {
 			msg = "" // the body was not JSON: a proxy's page, not worth keeping
 		}
-		return classifyAPI(&APIError{Status: status, Code: serr.ErrorCode(), Message: scrub(msg, to), RequestID: serr.RequestId()}, ex.header)
+		return classifyAPI(&APIError{Status: status, Code: serr.ErrorCode(), Message: scrub(msg, to), RequestID: serr.RequestId()}, ex.Header)
 	}
-	if ex.status >= 200 && ex.status < 300 {
+	if ex.Status >= 200 && ex.Status < 300 {
 		// Accepted, but the answer could not be read: retrying would send
 		// a second SMS.
-		return channels.Permanent(fmt.Errorf("HTTP %d but the answer is unreadable: the message may have been sent", ex.status))
+		return channels.Permanent(fmt.Errorf("HTTP %d but the answer is unreadable: the message may have been sent", ex.Status))
 	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {

@@ -173,7 +173,7 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	ex := &exchange{}
+	ex := &channels.Exchange{}
 	msg, err := s.service(ctx, ex).CreateMessage(params)
 	if err != nil {
 		return fail(classify(ctx, err, ex, m.To))
@@ -181,7 +181,7 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	if msg == nil || msg.Sid == nil || *msg.Sid == "" {
 		// A 2xx answer means Twilio took the message: retrying would send
 		// it twice, so this is permanent, and says so.
-		return fail(channels.Permanent(fmt.Errorf("HTTP %d without a message sid: the message may have been sent", ex.status)))
+		return fail(channels.Permanent(fmt.Errorf("HTTP %d without a message sid: the message may have been sent", ex.Status)))
 	}
 	accepted := time.Now().UTC()
 	if msg.DateCreated != nil {
@@ -206,11 +206,11 @@ func smsText(m channels.Message) string {
 // URL is the configured APIURL (twilio-go hard-codes https://api.twilio.com;
 // its BaseClient interface is the seam to change it). Edge and region come
 // from APIURL only, never from the SDK's TWILIO_EDGE/TWILIO_REGION variables.
-func (s *Sender) service(ctx context.Context, ex *exchange) *api.ApiService {
+func (s *Sender) service(ctx context.Context, ex *channels.Exchange) *api.ApiService {
 	c := &client.Client{
 		Credentials: client.NewCredentials(s.cfg.AccountSID, s.cfg.AuthToken),
 		HTTPClient: &http.Client{
-			Transport: &sendTransport{ctx: ctx, base: s.transport, ex: ex},
+			Transport: &channels.ContextTransport{Ctx: ctx, Base: s.transport, Ex: ex},
 			// Like the SDK's default client: a redirect is an answer, not
 			// something to follow with the credentials.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -234,51 +234,27 @@ func (c *baseURLClient) SendRequest(method, rawURL string, data url.Values, head
 	return c.Client.SendRequest(method, rawURL, data, headers, body...)
 }
 
-// exchange is what the transport saw of Twilio's answer: the SDK keeps only
-// the JSON body of an error, and the status and Retry-After matter for
-// classifying it.
-type exchange struct {
-	status int
-	header http.Header
-}
-
-// sendTransport runs each request under the Send's context and records the
-// answer's status and headers.
-type sendTransport struct {
-	ctx  context.Context
-	base http.RoundTripper
-	ex   *exchange
-}
-
-func (t *sendTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req.WithContext(t.ctx))
-	if resp != nil {
-		t.ex.status, t.ex.header = resp.StatusCode, resp.Header
-	}
-	return resp, err
-}
-
 // classify turns what CreateMessage returned into the error Send returns:
 // invalid recipient, permanent or transient (see Send). to is masked wherever
 // Twilio's message repeats it.
-func classify(ctx context.Context, err error, ex *exchange, to string) error {
+func classify(ctx context.Context, err error, ex *channels.Exchange, to string) error {
 	var rest *client.TwilioRestError
 	if errors.As(err, &rest) {
-		status := ex.status
+		status := ex.Status
 		if status == 0 {
 			// Refused by the SDK before sending (credentials it rejects).
 			status = rest.Status
 		}
-		return classifyAPI(&APIError{Status: status, Code: rest.Code, Message: scrub(rest.Message, to), MoreInfo: rest.MoreInfo}, ex.header)
+		return classifyAPI(&APIError{Status: status, Code: rest.Code, Message: scrub(rest.Message, to), MoreInfo: rest.MoreInfo}, ex.Header)
 	}
 	switch {
-	case ex.status >= 200 && ex.status < 300:
+	case ex.Status >= 200 && ex.Status < 300:
 		// Accepted, but the answer could not be read: retrying would send
 		// a second SMS.
-		return channels.Permanent(fmt.Errorf("HTTP %d but the answer is unreadable (%s): the message may have been sent", ex.status, scrub(err.Error(), to)))
-	case ex.status != 0:
+		return channels.Permanent(fmt.Errorf("HTTP %d but the answer is unreadable (%s): the message may have been sent", ex.Status, scrub(err.Error(), to)))
+	case ex.Status != 0:
 		// An error answer whose body is not Twilio's JSON (a proxy's page).
-		return classifyAPI(&APIError{Status: ex.status}, ex.header)
+		return classifyAPI(&APIError{Status: ex.Status}, ex.Header)
 	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
