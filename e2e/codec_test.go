@@ -26,12 +26,10 @@ import (
 	"dunning/workflows"
 )
 
-// With DUNNING_ENCRYPTION_KEYS every payload leaves the worker and the API
-// encrypted: the server's raw history holds none of the borrower's name,
-// phone, email or push token, while a client with the keys (and the Web UI
-// through the codec server) reads the loan as usual.
-func TestHistoryHoldsNoPersonalData(t *testing.T) {
-	raw := testenv.Temporal(t) // no codec: what the server stores
+// encryptedClient is a codec with a fresh random key and a Temporal client
+// of the test dev server that encrypts with it (closed when the test ends).
+func encryptedClient(t *testing.T) (*codec.Codec, client.Client) {
+	t.Helper()
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
@@ -49,7 +47,17 @@ func TestHistoryHoldsNoPersonalData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer enc.Close()
+	t.Cleanup(enc.Close)
+	return cdc, enc
+}
+
+// With DUNNING_ENCRYPTION_KEYS every payload leaves the worker and the API
+// encrypted: the server's raw history holds none of the borrower's name,
+// phone, email or push token, while a client with the keys (and the Web UI
+// through the codec server) reads the loan as usual.
+func TestHistoryHoldsNoPersonalData(t *testing.T) {
+	raw := testenv.Temporal(t) // no codec: what the server stores
+	cdc, enc := encryptedClient(t)
 	s := newStack(t)
 	queue := queueName(t)
 	testenv.StartWorker(t, enc, s.store, s.tmpl, s.sink, queue)

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,8 +14,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"dunning/api"
 	"dunning/codec"
@@ -260,18 +256,8 @@ func TestWebUIDecryptsThroughTheCodecServer(t *testing.T) {
 		}
 		t.Skip("DUNNING_TEST_UI_CODEC is not set; `make test` sets it")
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	keys, err := codec.ParseKeys("ui:" + base64.StdEncoding.EncodeToString(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cdc, err := codec.New(keys)
-	if err != nil {
-		t.Fatal(err)
-	}
+	testenv.Temporal(t) // skips or fails without a dev server before anything listens
+	cdc, enc := encryptedClient(t)
 	origin := ui
 	if u, err := url.Parse(ui); err == nil {
 		origin = u.Scheme + "://" + u.Host
@@ -280,17 +266,11 @@ func TestWebUIDecryptsThroughTheCodecServer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("codec server on %s: %v", addr, err)
 	}
-	srv := &http.Server{Handler: api.New(api.Deps{Temporal: testenv.Temporal(t),
+	srv := &http.Server{Handler: api.New(api.Deps{Temporal: enc,
 		Codec: codec.Handler(cdc, codec.HandlerOptions{AllowOrigins: []string{origin, strings.Replace(origin, "127.0.0.1", "localhost", 1)}})})}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
-	enc, err := client.Dial(client.Options{HostPort: os.Getenv("DUNNING_TEST_TEMPORAL"), Namespace: "default",
-		DataConverter: codec.DataConverter(cdc), Logger: tlog.NewStructuredLogger(quiet)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
 	s := newStack(t)
 	queue := queueName(t)
 	testenv.StartWorker(t, enc, s.store, s.tmpl, s.sink, queue)
