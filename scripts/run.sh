@@ -50,6 +50,8 @@ if [ -z "${DUNNING_ENCRYPTION_KEYS:-}" ]; then
 fi
 export DUNNING_ENCRYPTION_KEYS
 export UI_CODEC_ENDPOINT=${UI_CODEC_ENDPOINT:-http://$API_ADDR/codec}
+# The browser calls it from the Web UI's page, on whatever port that is.
+export CODEC_ALLOW_ORIGINS=${CODEC_ALLOW_ORIGINS:-http://localhost:$UI_PORT,http://127.0.0.1:$UI_PORT}
 
 step "Temporal dev server"
 if .bin/temporal operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null 2>&1; then
