@@ -53,9 +53,15 @@ const (
 	// MaxTimeZoneLen bounds customer.time_zone. The longest IANA zone name
 	// is 32 characters (America/Argentina/ComodRivadavia).
 	MaxTimeZoneLen = 64
-	// MaxReasonLen bounds the free-text reason of a pause, resume, close or
-	// reschedule, in characters: it goes into the ledger and the Web UI.
+	// MaxReasonLen bounds the free-text reason of an operator action (pause,
+	// resume, close, contact update, reschedule), in characters: it goes into
+	// the ledger and the Web UI.
 	MaxReasonLen = 500
+	// MaxActorLen bounds the actor of an operator action, in bytes: the
+	// operator's id or work email as the lender's identity system knows it
+	// ("li.wei", "ops.li@lender.cn", "svc-backoffice"). Staff emails and
+	// directory ids are far shorter; 128 is the bound of the other ids.
+	MaxActorLen = 128
 	// MaxOptOuts bounds customer.opt_outs: each channel at most once, so no
 	// more than there are channels (AllChannels).
 	MaxOptOuts = 3
@@ -187,10 +193,11 @@ func ValidateID(field, s string, maxLen int) error {
 	return nil
 }
 
-// ValidateReason checks the free-text reason of a pause, resume, close or
-// reschedule: at most MaxReasonLen characters of text (see DecodeJSON for
+// ValidateReason checks the free-text reason of an operator action (pause,
+// resume, close, contact update, reschedule): at most MaxReasonLen characters of text (see DecodeJSON for
 // what text may not contain: no control characters, not even a newline), and
-// not blank when required (closing a loan needs one). It returns nil or a
+// not blank when required (every operator action needs one; runs recorded
+// before that required it only for a close). It returns nil or a
 // ValidationError naming field.
 func ValidateReason(field, s string, required bool) error {
 	msg := textLenProblem(s, MaxReasonLen)
@@ -201,6 +208,42 @@ func ValidateReason(field, s string, required bool) error {
 		return ValidationError{{Field: field, Problem: msg}}
 	}
 	return nil
+}
+
+// ValidateActor checks who took an operator action: required, 1 to
+// MaxActorLen bytes of ASCII letters, digits and '.', '_', '-', '@', '+',
+// starting with a letter or a digit. That admits operator ids and email
+// addresses (local part and domain) and keeps out spaces, quotes, control
+// characters and anything a CSV cell, a log line or the Web UI could take
+// for markup. The actor is the lender's staff identity, not the borrower's
+// personal data: the ledger keeps it in full, and it goes nowhere else (no
+// log line, metric label, search attribute or current details). It returns
+// nil or a ValidationError naming field.
+func ValidateActor(field, s string) error {
+	if msg := actorProblem(s); msg != "" {
+		return ValidationError{{Field: field, Problem: msg}}
+	}
+	return nil
+}
+
+// actorProblem returns why s cannot name an operator, or "".
+func actorProblem(s string) string {
+	if s == "" {
+		return "must not be empty: say who takes the action (an operator id or email)"
+	}
+	if len(s) > MaxActorLen {
+		return fmt.Sprintf("must be at most %d characters, got %d", MaxActorLen, len(s))
+	}
+	for i, r := range s {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if i == 0 && !alnum {
+			return fmt.Sprintf("%q: must start with a letter or a digit", s)
+		}
+		if !alnum && !strings.ContainsRune("._-@+", r) {
+			return fmt.Sprintf("%q: use only letters A-Z a-z, digits, '.', '_', '-', '@' and '+'", s)
+		}
+	}
+	return ""
 }
 
 // ClockSkew is how far in the future a repayment's paid_at may lie: the

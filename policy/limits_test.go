@@ -81,6 +81,49 @@ func TestValidateReason(t *testing.T) {
 	}
 }
 
+func TestValidateActor(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    string
+		want string // "" valid
+	}{
+		{"operator id", "li.wei", ""},
+		{"work email", "ops.li@lender.cn", ""},
+		{"email with a tag", "li.wei+night@lender.example", ""},
+		{"service account", "svc-backoffice_2", ""},
+		{"digit first", "007", ""},
+		{"128 bytes", strings.Repeat("a", MaxActorLen), ""},
+		{"empty", "", "must not be empty"},
+		{"129 bytes", strings.Repeat("a", MaxActorLen+1), "must be at most 128 characters, got 129"},
+		{"a name with a space", "Li Wei", "use only letters"},
+		{"Chinese name", "李伟", "must start with a letter or a digit"},
+		{"starts with @", "@li", "must start with a letter or a digit"},
+		{"starts with -", "-x", "must start with a letter or a digit"},
+		{"display name form", "Li <li@lender.cn>", "use only letters"},
+		{"formula", "a=HYPERLINK(1)", "use only letters"},
+		{"quote", `li"wei`, "use only letters"},
+		{"newline", "li\nwei", "use only letters"},
+		{"NUL", "li\x00", "use only letters"},
+		{"invalid UTF-8", "li\xff", "use only letters"},
+		{"1 MiB", strings.Repeat("a", 1<<20), "must be at most 128 characters"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ValidateActor("actor", tc.s)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("ValidateActor = %v; want nil", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("ValidateActor = %v; want %q", err, tc.want)
+			case err != nil && !slices.Equal(vtFields(t, err), []string{"actor"}):
+				t.Errorf("fields %q", vtFields(t, err))
+			}
+			if err != nil && len(err.Error()) > 300 {
+				t.Errorf("the problem quotes the whole value: %d bytes", len(err.Error()))
+			}
+		})
+	}
+}
+
 func TestDateBounds(t *testing.T) {
 	for _, tc := range []struct {
 		d  string
