@@ -15,17 +15,29 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Timeline sources: which table an entry of the audit timeline comes from.
+// Timeline sources: where an entry of the audit timeline comes from. The
+// ledger and notices are tables here; history entries are events of the
+// loan's Temporal workflow histories, which the API reads and merges in.
 const (
-	SourceLedger = "ledger"
-	SourceNotice = "notice"
+	SourceLedger  = "ledger"
+	SourceNotice  = "notice"
+	SourceHistory = "history"
 )
 
-// TimelineEntry is one line of a loan's audit export: a ledger entry or a
-// notice attempt, flattened into one shape so compliance reads one list. At is
-// the business time of a ledger entry, or when a notice was sent (when it was
-// recorded, if it never was). Kind is the ledger kind, or "notice". Key is the
-// ledger dedupe key or the notice idempotency key.
+// TimelineEntry is one line of a loan's audit export: a ledger entry, a
+// notice attempt or a workflow history event, flattened into one shape so
+// compliance reads one list. At is the business time of a ledger entry, when
+// a notice was sent (when it was recorded, if it never was), or when Temporal
+// recorded a history event. Kind is the ledger kind, "notice", or the history
+// event's kind (workflow_started, update_accepted, signal_received, …). Key
+// is the ledger dedupe key or the notice idempotency key. ID is the ledger or
+// notice row id, or the history event id within its run.
+//
+// EventType, Name, Identity, UpdateID and TimerID belong to history entries:
+// Temporal's event type, the signal or update name (the workflow type of a
+// start), the identity of the client that sent it, the update id, the timer
+// id. History entries never carry payload contents (inputs, results,
+// memos, summaries), which may hold personal data.
 type TimelineEntry struct {
 	At                time.Time        `json:"at"`
 	RecordedAt        time.Time        `json:"recorded_at"`
@@ -49,13 +61,19 @@ type TimelineEntry struct {
 	Key               string           `json:"key,omitempty"`
 	WorkflowID        string           `json:"workflow_id,omitempty"`
 	RunID             string           `json:"run_id,omitempty"`
+	EventType         string           `json:"event_type,omitempty"`
+	Name              string           `json:"name,omitempty"`
+	Identity          string           `json:"identity,omitempty"`
+	UpdateID          string           `json:"update_id,omitempty"`
+	TimerID           string           `json:"timer_id,omitempty"`
 }
 
 // KindNotice is the Kind of a timeline entry that is a notice attempt.
 const KindNotice = "notice"
 
-// Timeline returns the audit export of a loan: its ledger and its notices
-// merged in time order, read from one snapshot so the two lists agree.
+// Timeline returns a loan's ledger and notices merged in time order
+// (MergeTimeline), read from one snapshot so the two lists agree. The API's
+// audit export merges the loan's workflow histories into it.
 func (s *Store) Timeline(ctx context.Context, loanID string) ([]TimelineEntry, error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -71,14 +89,43 @@ func (s *Store) Timeline(ctx context.Context, loanID string) ([]TimelineEntry, e
 	if err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
-	return mergeTimeline(ledger, notices), nil
+	return MergeTimeline(ledgerTimeline(ledger), noticeTimeline(notices)), nil
 }
 
-// mergeTimeline flattens and orders ledger entries and notices by time, then
-// by write time; at the same instant a ledger entry (the cause, e.g. a stage
-// change) comes before the notices it led to.
-func mergeTimeline(ledger []LedgerEntry, notices []Notice) []TimelineEntry {
-	out := make([]TimelineEntry, 0, len(ledger)+len(notices))
+// MergeTimeline merges lists of entries, each already in time order (At),
+// into one list in time order. It only interleaves: each list keeps its own
+// order, so a history's events stay in event order and the ledger in row
+// order even where times are equal. At the same instant an entry of an
+// earlier list comes first, so pass causes before their effects: history
+// (a timer fired, an update arrived), then the ledger (the stage change it
+// led to), then notices (the reminder sent for that stage).
+func MergeTimeline(lists ...[]TimelineEntry) []TimelineEntry {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	out := make([]TimelineEntry, 0, n)
+	next := make([]int, len(lists))
+	for len(out) < n {
+		best := -1
+		for i, l := range lists {
+			if next[i] == len(l) {
+				continue
+			}
+			if best < 0 || l[next[i]].At.Before(lists[best][next[best]].At) {
+				best = i
+			}
+		}
+		out = append(out, lists[best][next[best]])
+		next[best]++
+	}
+	return out
+}
+
+// ledgerTimeline flattens ledger entries, which ledgerByLoan reads in time
+// order (occurred_at, id).
+func ledgerTimeline(ledger []LedgerEntry) []TimelineEntry {
+	out := make([]TimelineEntry, 0, len(ledger))
 	for _, e := range ledger {
 		out = append(out, TimelineEntry{
 			At: e.OccurredAt, RecordedAt: e.RecordedAt, Source: SourceLedger, ID: e.ID,
@@ -86,6 +133,13 @@ func mergeTimeline(ledger []LedgerEntry, notices []Notice) []TimelineEntry {
 			Detail: e.Detail, Key: e.DedupeKey, WorkflowID: e.WorkflowID, RunID: e.RunID,
 		})
 	}
+	return out
+}
+
+// noticeTimeline flattens notices and puts them in time order: a notice's
+// time is when it was sent, so the order they were recorded in is not it.
+func noticeTimeline(notices []Notice) []TimelineEntry {
+	out := make([]TimelineEntry, 0, len(notices))
 	for _, n := range notices {
 		at := n.CreatedAt
 		if n.SentAt != nil {
@@ -100,12 +154,7 @@ func mergeTimeline(ledger []LedgerEntry, notices []Notice) []TimelineEntry {
 		})
 	}
 	slices.SortStableFunc(out, func(a, b TimelineEntry) int {
-		return cmp.Or(
-			a.At.Compare(b.At),
-			a.RecordedAt.Compare(b.RecordedAt),
-			cmp.Compare(a.Source, b.Source), // "ledger" < "notice"
-			cmp.Compare(a.ID, b.ID),
-		)
+		return cmp.Or(a.At.Compare(b.At), a.RecordedAt.Compare(b.RecordedAt), cmp.Compare(a.ID, b.ID))
 	})
 	return out
 }
@@ -115,10 +164,12 @@ var timelineCSVHeader = []string{
 	"at", "source", "id", "loan_id", "kind", "channel", "template", "locale", "status", "reason",
 	"recipient", "subject", "body", "provider", "provider_message_id", "amount", "currency",
 	"detail", "key", "workflow_id", "run_id", "recorded_at",
+	"event_type", "name", "identity", "update_id", "timer_id",
 }
 
 // WriteTimelineCSV writes entries as CSV with a header line, for compliance to
-// open in a spreadsheet. Times are RFC 3339 in UTC and amounts decimal strings.
+// open in a spreadsheet. Columns added later go at the end, so a reader that
+// goes by position keeps working. Times are RFC 3339 in UTC and amounts decimal strings.
 // A free-text cell that a spreadsheet would run as a formula (starting with
 // =, +, -, @, tab or carriage return, as "+8613800138000" does) is prefixed
 // with a single quote.
@@ -138,6 +189,7 @@ func WriteTimelineCSV(w io.Writer, entries []TimelineEntry) error {
 			csvText(e.Recipient), csvText(e.Subject), csvText(e.Body), csvText(e.Provider),
 			csvText(e.ProviderMessageID), amount, csvText(e.Currency), csvText(string(e.Detail)),
 			csvText(e.Key), csvText(e.WorkflowID), csvText(e.RunID), csvTime(e.RecordedAt),
+			e.EventType, csvText(e.Name), csvText(e.Identity), csvText(e.UpdateID), csvText(e.TimerID),
 		}
 		if err := cw.Write(record); err != nil {
 			return fmt.Errorf("write timeline csv: %w", err)
