@@ -499,6 +499,8 @@ func validateLadder(ladder []Rung) []error {
 			bad(at+".template", "must not be empty")
 		} else if !isTemplateName(r.Template) {
 			bad(at+".template", "%q: use only letters, digits, _ and -", r.Template)
+		} else if IsConfirmation(r.Template) {
+			bad(at+".template", "%q is a repayment confirmation's template, not a reminder's", r.Template)
 		}
 		switch r.Action {
 		case ActionNone, ActionOpenCase:

@@ -275,6 +275,7 @@ func TestValidateRules(t *testing.T) {
 		{"channel duplicate", func(p *Policy) { p.Reminders.Ladder[2].Channels[1] = SMS }, "reminders.ladder[2].channels[1]", "sms is listed twice"},
 		{"template empty", func(p *Policy) { p.Reminders.Ladder[0].Template = "" }, "reminders.ladder[0].template", "must not be empty"},
 		{"template path", func(p *Policy) { p.Reminders.Ladder[0].Template = "../x" }, "reminders.ladder[0].template", "use only letters"},
+		{"template confirmation", func(p *Policy) { p.Reminders.Ladder[0].Template = TemplatePaidOff }, "reminders.ladder[0].template", "repayment confirmation's template"},
 		{"action unknown", func(p *Policy) { p.Reminders.Ladder[6].Action = "sue" }, "reminders.ladder[6].action", `unknown action "sue"`},
 		{"charge_off not last", func(p *Policy) { p.Reminders.Ladder[8].Action = ActionChargeOff }, "reminders.ladder[8].action", "charge_off must be on the last rung"},
 		{"cap per day", func(p *Policy) { p.Caps.MaxPerChannelPerDay = 0 }, "caps.max_per_channel_per_day", "must be at least 1"},
