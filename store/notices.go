@@ -14,7 +14,7 @@ import (
 // Notice statuses. A notice is reserved as pending before the provider is
 // called and completed to exactly one of the final statuses.
 const (
-	NoticePending = "pending"
+	NoticePending = policy.NoticeStatusPending
 	NoticeSent    = policy.NoticeStatusSent
 	NoticeFailed  = policy.NoticeStatusFailed
 	NoticeSkipped = policy.NoticeStatusSkipped
@@ -23,8 +23,8 @@ const (
 	NoticeUnknown = policy.NoticeStatusUnknown
 	// NoticeDelivered and NoticeUndelivered are what a provider's delivery
 	// receipt said of a sent (or unknown) notice.
-	NoticeDelivered   = "delivered"
-	NoticeUndelivered = "undelivered"
+	NoticeDelivered   = policy.NoticeStatusDelivered
+	NoticeUndelivered = policy.NoticeStatusUndelivered
 )
 
 // ErrNoticeCompleted is returned by CompleteNotice when the notice already
