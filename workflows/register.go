@@ -11,8 +11,15 @@ import (
 // Register puts the loan workflow and its activities on a worker; the worker
 // binary and the integration tests wire the same way.
 func Register(w worker.Registry, a *activities.Activities) {
-	w.RegisterWorkflowWithOptions(LoanWorkflow, workflow.RegisterOptions{Name: WorkflowType})
+	RegisterWorkflow(w)
 	w.RegisterActivity(a)
+}
+
+// RegisterWorkflow puts the loan workflow, under its type name WorkflowType,
+// on a worker or a replayer: the replay tests and `starter replay` check
+// histories against exactly what the worker runs.
+func RegisterWorkflow(w worker.WorkflowRegistry) {
+	w.RegisterWorkflowWithOptions(LoanWorkflow, workflow.RegisterOptions{Name: WorkflowType})
 }
 
 // RegisterChannel puts the activities on a worker of one channel's queue
