@@ -19,6 +19,7 @@ import (
 // Store is what the activities need of the audit store.
 type Store interface {
 	ReserveNotice(ctx context.Context, n store.Notice) (store.Notice, bool, error)
+	ReserveNoticeChecked(ctx context.Context, n store.Notice, c policy.SendCheck) (store.Notice, bool, error)
 	MarkProviderCalled(ctx context.Context, key string, called bool) error
 	CompleteNotice(ctx context.Context, key, status, reason, provider, providerMessageID string, sentAt time.Time) error
 	RecordSkipped(ctx context.Context, n store.Notice) (store.Notice, error)
@@ -111,6 +112,18 @@ func storeError(what string, err error) error {
 // dedupes by key), so a message the provider already accepted is not sent
 // twice.
 //
+// Compliance is checked twice. The workflow plans a notice only inside the
+// contact window, under the caps and not to an opted-out channel; with
+// req.Check set the reservation checks it again, in the same transaction,
+// against the audit store (store.ReserveNoticeChecked): an open opt-out of
+// the address, the window at the moment of sending, the caps counted over
+// every loan's notices to the address. A notice that check stops is recorded
+// skipped with its reason (opted_out, no_address, window, cap_day,
+// cap_7_days), and that outcome is returned without calling the provider; a
+// pending one an earlier attempt had handed to its provider ends unknown.
+// So a retry hours later, a stale plan, two loans of one borrower or two
+// workers cannot break the rules.
+//
 // A notice that cannot be rendered (no template for its locale, data
 // missing) is recorded as failed with reason "render: <error>" and that
 // outcome returned: retrying cannot render it, and the audit keeps one row
@@ -133,12 +146,12 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (res Not
 		return NoticeResult{}, fmt.Errorf("no sender for %s (configuration): %w", req.Channel, err)
 	}
 	n := a.noticeRow(ctx, req, msg)
-	row, reserved, err := a.Store.ReserveNotice(ctx, n)
+	row, reserved, err := a.reserve(ctx, req, n)
 	if err != nil {
 		return NoticeResult{}, storeError("reserve notice "+req.Key, err)
 	}
 	if !reserved && row.Status != store.NoticePending {
-		log.Info("notice already recorded", "key", req.Key, "status", row.Status)
+		log.Info("notice already recorded", "key", req.Key, "status", row.Status, "reason", row.Reason)
 		return resultOf(row), nil
 	}
 	if row.ProviderCalledAt != nil && !channels.Deduplicates(sender) {
@@ -192,6 +205,15 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (res Not
 	log.Info("notice sent", "key", req.Key, "channel", req.Channel, "template", req.Template,
 		"to", channels.MaskRecipient(string(req.Channel), req.Recipient), "provider", receipt.Provider)
 	return NoticeResult{Status: StatusSent, Provider: receipt.Provider, MessageID: receipt.MessageID, SentAt: receipt.AcceptedAt}, nil
+}
+
+// reserve reserves req's key as pending: checked again against the audit
+// store when the workflow sent a check, else as before it did.
+func (a *Activities) reserve(ctx context.Context, req NoticeRequest, n store.Notice) (store.Notice, bool, error) {
+	if req.Check == nil {
+		return a.Store.ReserveNotice(ctx, n)
+	}
+	return a.Store.ReserveNoticeChecked(ctx, n, *req.Check)
 }
 
 // renderFailed records the notice req, which cannot be rendered, as failed

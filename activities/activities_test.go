@@ -29,7 +29,8 @@ import (
 // dedupe keys (same content a retry, other content a conflict), case dedupe
 // keys, validation errors wrapping store.ErrInvalid. fail makes a method
 // return an error until it is cleared; failLedger does it for one ledger
-// dedupe key.
+// dedupe key. optedOut holds the open opt-outs ("<channel> <address>") and
+// clock the store's clock (time.Now when nil) for ReserveNoticeChecked.
 type fakeStore struct {
 	mu         sync.Mutex
 	notices    []store.Notice
@@ -39,10 +40,13 @@ type fakeStore struct {
 	calls      map[string]int
 	fail       map[string]error
 	failLedger map[string]error
+	optedOut   map[string]bool
+	clock      func() time.Time
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{calls: map[string]int{}, fail: map[string]error{}, failLedger: map[string]error{}}
+	return &fakeStore{calls: map[string]int{}, fail: map[string]error{}, failLedger: map[string]error{},
+		optedOut: map[string]bool{}}
 }
 
 // setFailLedger makes appending the entry with this dedupe key fail with err;

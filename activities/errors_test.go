@@ -31,6 +31,12 @@ func TestStoreErrorsRetryableOrNot(t *testing.T) {
 		call   func(f *fixture) error
 	}{
 		{name: "SendNotice reserve", method: "ReserveNotice", call: send},
+		{name: "SendNotice reserve checked", method: "ReserveNoticeChecked", call: func(f *fixture) error {
+			req := noticeRequest(key, policy.SMS, "en", testPhone)
+			req.Check = shanghaiCheck()
+			_, err := f.run.SendNotice(req)
+			return err
+		}},
 		{name: "SendNotice complete as sent", method: "CompleteNotice", call: send},
 		{name: "SendNotice complete as failed", method: "CompleteNotice", call: send, setup: func(f *fixture) {
 			f.sink.Reject = func(channels.Message) error { return channels.ErrInvalidRecipient }

@@ -22,6 +22,13 @@ type NoticeRequest struct {
 	Recipient    string         `json:"recipient"`
 	Data         templates.Data `json:"data"`
 	Confirmation bool           `json:"confirmation,omitempty"`
+	// Check, when set, is checked again against the audit store in the
+	// transaction that reserves Key (store.ReserveNoticeChecked): opt-out,
+	// contact window, caps across the address's loans. A notice it stops
+	// is recorded skipped with the reason and not sent. The workflow sets it
+	// from the compliance-1 version on; without it SendNotice sends what it
+	// is given, as runs started before do on replay.
+	Check *policy.SendCheck `json:"check,omitempty"`
 }
 
 // Notice statuses, as stored in the notices table.
