@@ -70,11 +70,7 @@ func (c *cli) cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var codecServer http.Handler
-	if cdc != nil {
-		origins := strings.Split(cmp.Or(c.getenv("CODEC_ALLOW_ORIGINS"), "http://localhost:8233,http://127.0.0.1:8233"), ",")
-		codecServer = codec.Handler(cdc, codec.HandlerOptions{Token: c.getenv("CODEC_TOKEN"), AllowOrigins: origins})
-	}
+	codecServer := codecHandler(cdc, c.getenv)
 	token := c.getenv("API_TOKEN")
 	if err := checkExposure(*addr, token, c.getenv("API_INSECURE")); err != nil {
 		return err
@@ -289,4 +285,18 @@ func checkExposure(addr, token, insecure string) error {
 	}
 	return fmt.Errorf("refusing to serve on %s without API_TOKEN: anyone who reaches it could start loans and read notices; "+
 		"set API_TOKEN, listen on 127.0.0.1, or set API_INSECURE=1 if something else guards it", addr)
+}
+
+// codecHandler is the codec server the API serves on /codec/ (nil without
+// keys). Its bearer token is CODEC_TOKEN or, when that is unset, API_TOKEN:
+// an API that asks callers for a token never decrypts payloads for anyone
+// who can reach it. A Web UI in front of a token passes it as the user's
+// access token (the UI's codec "pass access token" setting) or reaches the
+// codec through a proxy that adds it (docs/PRODUCTION.md).
+func codecHandler(cdc *codec.Codec, getenv func(string) string) http.Handler {
+	if cdc == nil {
+		return nil
+	}
+	origins := strings.Split(cmp.Or(getenv("CODEC_ALLOW_ORIGINS"), "http://localhost:8233,http://127.0.0.1:8233"), ",")
+	return codec.Handler(cdc, codec.HandlerOptions{Token: cmp.Or(getenv("CODEC_TOKEN"), getenv("API_TOKEN")), AllowOrigins: origins})
 }
