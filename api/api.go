@@ -32,6 +32,10 @@ const DefaultTimeout = 15 * time.Second
 type Deps struct {
 	// Temporal starts, queries, updates and signals loan workflows.
 	Temporal Temporal
+	// History reads the loans' workflow histories for the audit export.
+	// Nil takes Temporal when it is one (a client.Client is); without
+	// either, audit exports say their history part is unavailable.
+	History HistoryReader
 	// Store serves notices and audit timelines. Nil answers those routes
 	// 503 and reports the database as not configured in /healthz.
 	Store Store
@@ -91,6 +95,9 @@ func New(deps Deps) http.Handler {
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if h, ok := deps.Temporal.(HistoryReader); ok && deps.History == nil {
+		deps.History = h
 	}
 	s := &server{Deps: deps, mux: http.NewServeMux(), metrics: newMetrics()}
 

@@ -234,46 +234,6 @@ func (s *server) notices(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ns)
 }
 
-// audit: GET /v1/loans/{id}/audit[?format=json|csv], the loan's timeline of
-// ledger entries and notices.
-func (s *server) audit(w http.ResponseWriter, r *http.Request) {
-	id, ok := loanID(w, r)
-	if !ok {
-		return
-	}
-	format := r.URL.Query().Get("format")
-	if format != "" && format != "json" && format != "csv" {
-		writeInvalid(w, "query", policy.ValidationError{{Field: "format", Problem: fmt.Sprintf("must be json or csv, got %q", format)}})
-		return
-	}
-	if !s.haveStore(w) {
-		return
-	}
-	ctx, cancel := s.ctx(r)
-	defer cancel()
-	entries, err := s.Store.Timeline(ctx, id)
-	if err != nil {
-		s.failStore(w, id, err)
-		return
-	}
-	if format != "csv" {
-		if entries == nil {
-			entries = []store.TimelineEntry{}
-		}
-		writeJSON(w, http.StatusOK, entries)
-		return
-	}
-	var buf bytes.Buffer
-	if err := store.WriteTimelineCSV(&buf, entries); err != nil {
-		s.failStore(w, id, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-audit.csv"`, id))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
-}
-
 // healthCheck is one dependency's state in /healthz.
 type healthCheck struct {
 	Status    string `json:"status"` // ok, error or not configured
