@@ -341,7 +341,7 @@ func (l *loan) sendPoint(ctx workflow.Context, p policy.Point, snap policy.Snaps
 		key := policy.NoticeKey(l.terms.LoanID, p.ScheduleVersion, p.Seq, p.Offset, ch)
 		req := activities.NoticeRequest{
 			Key: key, LoanID: l.terms.LoanID, CustomerID: cust.ID, Channel: ch, Template: p.Template,
-			Locale: cust.Locale, Recipient: recipient(cust, ch), Data: data,
+			Locale: cust.Locale, Recipient: recipient(cust, ch), Data: data, Check: l.sendCheck(ctx),
 		}
 		fs = append(fs, pending{ch, req, workflow.ExecuteActivity(l.noticeOptions(ctx, summary+" "+string(ch), ch), acts.SendNotice, req)})
 	}
@@ -432,7 +432,8 @@ func (l *loan) fallback(ctx workflow.Context, fb Fallback, used *[]policy.Channe
 		*used = append(*used, ch)
 		key := policy.NoticeKey(l.terms.LoanID, fb.ScheduleVersion, fb.Seq, fb.Offset, ch)
 		req := activities.NoticeRequest{Key: key, LoanID: l.terms.LoanID, CustomerID: cust.ID, Channel: ch,
-			Template: fb.Template, Locale: cust.Locale, Recipient: recipient(cust, ch), Data: l.noticeData(snap, fb.Seq)}
+			Template: fb.Template, Locale: cust.Locale, Recipient: recipient(cust, ch), Data: l.noticeData(snap, fb.Seq),
+			Check: l.sendCheck(ctx)}
 		summary := fmt.Sprintf("D%+d %s fallback %s → %s", fb.Offset, fb.Template, fb.Failed, ch)
 		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"from": string(fb.Failed), "to": string(ch)}).
 			Counter("dunning_fallbacks_total").Inc(1)
@@ -527,7 +528,8 @@ func (l *loan) sendConfirmations(ctx workflow.Context) {
 			}
 			key := policy.ConfirmationKey(l.terms.LoanID, c.TxnID, c.Template, ch)
 			req := activities.NoticeRequest{Key: key, LoanID: l.terms.LoanID, CustomerID: cust.ID, Channel: ch,
-				Template: c.Template, Locale: cust.Locale, Recipient: recipient(cust, ch), Data: data, Confirmation: true}
+				Template: c.Template, Locale: cust.Locale, Recipient: recipient(cust, ch), Data: data, Confirmation: true,
+				Check: l.sendCheck(ctx)}
 			var res activities.NoticeResult
 			status := activities.StatusFailed
 			if err := workflow.ExecuteActivity(l.noticeOptions(ctx, c.Template+" "+string(ch), ch), acts.SendNotice, req).Get(ctx, &res); err != nil {

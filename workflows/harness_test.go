@@ -24,12 +24,24 @@ import (
 )
 
 // memStore is an in-memory audit store with the same idempotency rules as
-// the PostgreSQL one (unique notice keys, ledger dedupe keys).
+// the PostgreSQL one (unique notice keys, ledger dedupe keys). optedOut
+// ("<channel> <address>") and clock (time.Now when nil) are what its
+// ReserveNoticeChecked sees as the opt_outs table and the database's clock.
 type memStore struct {
-	mu      sync.Mutex
-	notices []store.Notice
-	ledger  []store.LedgerEntry
-	cases   []store.Case
+	mu       sync.Mutex
+	notices  []store.Notice
+	ledger   []store.LedgerEntry
+	cases    []store.Case
+	optedOut map[string]bool
+	clock    func() time.Time
+}
+
+// setClock makes now the store's clock: the harness gives it the test
+// environment's, so the send-time check sees the workflow's time.
+func (m *memStore) setClock(now func() time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.clock = now
 }
 
 func (m *memStore) find(key string) int {
@@ -216,6 +228,7 @@ func (h *harness) run(in Input, start time.Time, events []*event) (policy.Snapsh
 		env.SetTestTimeout(60 * time.Second)
 		env.SetStartWorkflowOptions(startOptions(in.Loan.LoanID))
 		Register(env, h.acts)
+		h.store.setClock(env.Now)
 		env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
 			if info.ActivityType.Name != "SendNotice" {
 				return
