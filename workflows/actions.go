@@ -99,24 +99,64 @@ func (l *loan) checkOpen() error {
 	return nil
 }
 
-// checkPause: the loan open, a reason of bounded length, an end (if any)
-// in the future and at most MaxPauseDays ahead.
+// actorVersion gates who and why on operator actions: from it on, every
+// pause, resume, close, contact update and reschedule, update or signal,
+// needs an actor and a reason, and a signal without them is refused and
+// audited. Runs that started before it keep the original rule (a reason,
+// required only for a close) on replay; an actor given to them is checked
+// and recorded all the same (no recorded history carries one).
+const actorVersion = "actor-1"
+
+// CheckOperator checks who takes an operator action and why: an actor
+// (policy.ValidateActor) and a reason (policy.ValidateReason), both
+// required. The API and the CLI answer with it before asking the workflow,
+// which checks again. It returns nil or a policy.ValidationError naming
+// "actor" and "reason".
+func CheckOperator(actor, reason string) error {
+	return operatorErrors(actor, reason).Err()
+}
+
+// operatorErrors are the problems of an actor and a reason, both required.
+func operatorErrors(actor, reason string) policy.ValidationError {
+	return append(errorFields(policy.ValidateActor("actor", actor)), reasonErrors("reason", reason, true)...)
+}
+
+// whoAndWhy checks an action's actor and reason under this run's rules:
+// both required from actorVersion on; before it, a reason within limits,
+// required only when reasonRequired (a close), and an actor checked only
+// when given.
+func (l *loan) whoAndWhy(actor, reason string, reasonRequired bool) policy.ValidationError {
+	if l.av >= 1 {
+		return operatorErrors(actor, reason)
+	}
+	var v policy.ValidationError
+	if actor != "" {
+		v = errorFields(policy.ValidateActor("actor", actor))
+	}
+	return append(v, reasonErrors("reason", reason, reasonRequired)...)
+}
+
+// checkPause: the loan open, who and why, an end (if any) in the future and
+// at most MaxPauseDays ahead.
 func (l *loan) checkPause(now time.Time, p PauseSignal) error {
 	if err := l.checkOpen(); err != nil {
 		return err
 	}
-	v := CheckPause(p, now)
-	if v != nil {
-		return rejected(v)
+	if err := checkPause(l.whoAndWhy(p.Actor, p.Reason, false), p, now); err != nil {
+		return rejected(err)
 	}
 	return nil
 }
 
-// CheckPause validates a pause request on its own, as of now: the API
-// answers 400 with it before asking the workflow, which checks it again.
+// CheckPause validates a pause request on its own, as of now: the actor and
+// reason (CheckOperator) and the end. The API answers 400 with it before
+// asking the workflow, which checks it again.
 func CheckPause(p PauseSignal, now time.Time) error {
-	var v policy.ValidationError
-	v = append(v, reasonErrors("reason", p.Reason, false)...)
+	return checkPause(operatorErrors(p.Actor, p.Reason), p, now)
+}
+
+// checkPause adds the problems of p's end to v.
+func checkPause(v policy.ValidationError, p PauseSignal, now time.Time) error {
 	if p.Until != nil {
 		switch {
 		case !p.Until.After(now):
@@ -129,12 +169,12 @@ func CheckPause(p PauseSignal, now time.Time) error {
 	return v.Err()
 }
 
-// checkResume: the loan open and paused.
+// checkResume: the loan open, who and why, and the loan paused.
 func (l *loan) checkResume(now time.Time, r ResumeSignal) error {
 	if err := l.checkOpen(); err != nil {
 		return err
 	}
-	if v := reasonErrors("reason", r.Reason, false); v != nil {
+	if v := l.whoAndWhy(r.Actor, r.Reason, false); v != nil {
 		return rejected(v)
 	}
 	if !l.pausedAt(now) {
@@ -143,41 +183,42 @@ func (l *loan) checkResume(now time.Time, r ResumeSignal) error {
 	return nil
 }
 
-// checkClose: the loan open, and a reason (closing ends dunning for good;
-// the ledger must say why).
+// checkClose: the loan open, who, and a reason (closing ends dunning for
+// good; the ledger must say why, even before actorVersion).
 func (l *loan) checkClose(c CloseSignal) error {
 	if err := l.checkOpen(); err != nil {
 		return err
 	}
-	if v := reasonErrors("reason", c.Reason, true); v != nil {
+	if v := l.whoAndWhy(c.Actor, c.Reason, true); v != nil {
 		return rejected(v)
 	}
 	return nil
 }
 
-// checkContact: the loan open, something to change, and the customer after
-// the change valid (phone, email, limits, a reachable channel left, a time
-// zone that loads). It returns the customer and location to apply. Locales
-// are checked by the API against the templates; the workflow cannot (the
-// templates are the worker's, and a signal's verdict must not change with a
-// deployment).
+// checkContact: the loan open, who and why, something to change, and the
+// customer after the change valid (phone, email, limits, a reachable
+// channel left, a time zone that loads). It returns the customer and
+// location to apply. Locales are checked by the API against the templates;
+// the workflow cannot (the templates are the worker's, and a signal's
+// verdict must not change with a deployment).
 func (l *loan) checkContact(u ContactUpdate) (policy.Customer, *time.Location, error) {
 	if err := l.checkOpen(); err != nil {
 		return policy.Customer{}, nil, err
 	}
+	who := l.whoAndWhy(u.Actor, u.Reason, false)
 	if u.Name == "" && u.Phone == "" && u.Email == "" && u.PushToken == "" && u.Locale == "" &&
 		u.TimeZone == "" && len(u.OptOuts) == 0 {
-		return policy.Customer{}, nil, rejected(policy.ValidationError{{Problem: "nothing to change: give at least one of name, phone, email, push_token, locale, time_zone, opt_outs"}})
+		return policy.Customer{}, nil, rejected(append(who, policy.FieldError{Problem: "nothing to change: give at least one of name, phone, email, push_token, locale, time_zone, opt_outs"}))
 	}
 	c := mergeContact(l.terms.Customer, u)
 	if err := policy.ValidateContact(c, l.pol, nil); err != nil {
-		var out policy.ValidationError
+		out := who
 		for _, f := range errorFields(err) {
 			f.Field = strings.TrimPrefix(f.Field, "customer.")
 			out = append(out, f)
 		}
-		if out == nil {
-			out = policy.ValidationError{{Problem: err.Error()}}
+		if len(out) == len(who) {
+			out = append(out, policy.FieldError{Problem: err.Error()})
 		}
 		return policy.Customer{}, nil, rejected(out)
 	}
@@ -185,18 +226,21 @@ func (l *loan) checkContact(u ContactUpdate) (policy.Customer, *time.Location, e
 	next.Customer = c
 	loc, err := next.Location(l.pol)
 	if err != nil {
-		return policy.Customer{}, nil, rejected(policy.ValidationError{{Field: "time_zone", Problem: err.Error()}})
+		return policy.Customer{}, nil, rejected(append(who, policy.FieldError{Field: "time_zone", Problem: err.Error()}))
+	}
+	if who != nil {
+		return policy.Customer{}, nil, rejected(who)
 	}
 	return c, loc, nil
 }
 
-// checkReschedule: the loan open, a reason of bounded length, and the new
-// installments valid against the loan as it stands now.
+// checkReschedule: the loan open, who and why, and the new installments
+// valid against the loan as it stands now.
 func (l *loan) checkReschedule(now time.Time, r RescheduleSignal) error {
 	if err := l.checkOpen(); err != nil {
 		return err
 	}
-	v := reasonErrors("reason", r.Reason, false)
+	v := l.whoAndWhy(r.Actor, r.Reason, false)
 	if err := policy.ValidateReschedule(l.terms, l.snapshot(now), r.Installments, now, l.loc); err != nil {
 		fields := errorFields(err)
 		if fields == nil {

@@ -81,21 +81,30 @@ type DeliveryReport struct {
 	Permanent bool           `json:"permanent"`
 }
 
+// Every operator action says who took it and why: Actor is the operator's id
+// or work email (policy.ValidateActor), Reason free text
+// (policy.ValidateReason). Both are required from actorVersion on, checked
+// by the update's validator and by the signal handler alike, and written to
+// the action's ledger row as {"actor", "reason", …}.
+
 // PauseSignal pauses reminders (and, with the policy's freeze_penalty, penalty
 // accrual) until Until or a resume.
 type PauseSignal struct {
+	Actor  string     `json:"actor"`
 	Reason string     `json:"reason"`
 	Until  *time.Time `json:"until,omitempty"`
 }
 
 // ResumeSignal ends a pause.
 type ResumeSignal struct {
-	Reason string `json:"reason,omitempty"`
+	Actor  string `json:"actor"`
+	Reason string `json:"reason"`
 }
 
 // CloseSignal ends the loan's dunning for good (sold, settled outside,
 // written off by hand).
 type CloseSignal struct {
+	Actor  string `json:"actor"`
 	Reason string `json:"reason"`
 }
 
@@ -103,6 +112,8 @@ type CloseSignal struct {
 // value; OptOuts adds channels the customer may never be contacted on again
 // (an opt-out is never withdrawn by this signal).
 type ContactUpdate struct {
+	Actor     string           `json:"actor"`
+	Reason    string           `json:"reason"`
 	Name      string           `json:"name,omitempty"`
 	Phone     string           `json:"phone,omitempty"`
 	Email     string           `json:"email,omitempty"`
@@ -114,6 +125,7 @@ type ContactUpdate struct {
 
 // RescheduleSignal replaces every installment not yet fully paid.
 type RescheduleSignal struct {
-	Reason       string               `json:"reason,omitempty"`
+	Actor        string               `json:"actor"`
+	Reason       string               `json:"reason"`
 	Installments []policy.Installment `json:"installments"`
 }

@@ -38,7 +38,7 @@ func TestInvalidNumberFallsBack(t *testing.T) {
 	}
 	in := testLoan("L-FALLBACK", 1, "2027-01-15")
 	snap, err := h.run(in, at("2027-01-16", 9, 0), []*event{
-		signal(at("2027-01-19", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-19", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestUndeliveredReceiptFallsBack(t *testing.T) {
 		signal(at("2027-01-16", 12, 0), SignalDeliveryReport, DeliveryReport{Key: d1, Channel: policy.SMS, Status: "undelivered", Error: "30005", Permanent: true}),
 		signal(at("2027-01-16", 12, 5), SignalDeliveryReport, DeliveryReport{Key: d1, Channel: policy.SMS, Status: "undelivered", Error: "30005", Permanent: true}),
 		signal(at("2027-01-16", 13, 0), SignalDeliveryReport, DeliveryReport{Channel: policy.SMS}),
-		signal(at("2027-01-17", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-17", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestKeywordOptOutAndOptIn(t *testing.T) {
 		signal(at("2027-01-14", 9, 1), SignalOptIn, OptSignal{Channel: policy.Push, Source: "keyword", Keyword: "START"}),
 		signal(at("2027-01-14", 9, 2), SignalOptOut, OptSignal{Channel: "fax", Source: "keyword"}),
 		{at: at("2027-01-14", 9, 5), do: query(&after)},
-		signal(at("2027-01-16", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-16", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestKeywordOptOutAndOptIn(t *testing.T) {
 	in2.KeywordOptOuts = []policy.Channel{policy.SMS}
 	snap, err := h2.run(in2, at("2027-01-10", 9, 0), []*event{
 		signal(at("2027-01-11", 9, 0), SignalOptIn, OptSignal{Channel: policy.SMS, Source: "keyword"}),
-		signal(at("2027-01-12", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-12", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	})
 	if err != nil {
 		t.Fatal(err)

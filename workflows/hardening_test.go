@@ -128,9 +128,9 @@ func TestMessagesDuringTheLastLedgerWriteAreKept(t *testing.T) {
 				if e.Kind == store.KindPaused && !sent {
 					sent = true
 					if viaUpdate {
-						env.UpdateWorkflow(UpdateClose, "close-1", updateRecorder(&closeOut), CloseSignal{Reason: "sold"})
+						env.UpdateWorkflow(UpdateClose, "close-1", updateRecorder(&closeOut), CloseSignal{Actor: testActor, Reason: "sold"})
 					} else {
-						env.SignalWorkflow(SignalClose, CloseSignal{Reason: "sold"})
+						env.SignalWorkflow(SignalClose, CloseSignal{Actor: testActor, Reason: "sold"})
 					}
 				}
 				return nil
@@ -142,7 +142,7 @@ func TestMessagesDuringTheLastLedgerWriteAreKept(t *testing.T) {
 			snap, err := h.run(in, at("2027-01-01", 9, 0), []*event{
 				{at: at("2027-01-14", 12, 0), do: func(env *testsuite.TestWorkflowEnvironment) {
 					pay.do(env)
-					env.SignalWorkflow(SignalPause, PauseSignal{Reason: "dispute"})
+					env.SignalWorkflow(SignalPause, PauseSignal{Actor: testActor, Reason: "dispute"})
 				}},
 			})
 			if err != nil {
@@ -175,7 +175,7 @@ func TestSignalDuringFinishIsAudited(t *testing.T) {
 	hs.setHook(func(e store.LedgerEntry) error {
 		if e.Kind == store.KindPaidOff && !sent {
 			sent = true
-			env.SignalWorkflow(SignalPause, PauseSignal{Reason: "late dispute"})
+			env.SignalWorkflow(SignalPause, PauseSignal{Actor: testActor, Reason: "late dispute"})
 		}
 		return nil
 	})
@@ -249,7 +249,7 @@ func TestTimerRunsFromItsStart(t *testing.T) {
 	payAt := pt.At.Add(-time.Hour)
 	_, err := h.run(in, at("2027-01-11", 9, 0), []*event{
 		h.repay(payAt, "T-1", "10.00", payAt),
-		signal(at("2027-01-13", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-13", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +349,7 @@ func TestRefusedLedgerRowIsKeptAndRetried(t *testing.T) {
 			fixed = true // the migration is deployed
 			mu.Unlock()
 		}},
-		signal(at("2027-01-27", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-27", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -400,7 +400,7 @@ func TestLedgerOutageKeepsRowsAndNotices(t *testing.T) {
 		{at: at("2027-01-15", 0, 0), do: func(*testsuite.TestWorkflowEnvironment) { mu.Lock(); down = true; mu.Unlock() }},
 		{at: at("2027-01-17", 0, 0), do: func(*testsuite.TestWorkflowEnvironment) { mu.Lock(); down = false; mu.Unlock() }},
 		h.repay(at("2027-01-16", 12, 0), "T-1", "100.00", at("2027-01-16", 12, 0)),
-		signal(at("2027-01-18", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-18", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -420,7 +420,7 @@ func TestLedgerKeysComeFromEvents(t *testing.T) {
 	in := testLoan("L-KEYS", 1, "2027-01-15")
 	if _, err := h.run(in, at("2027-01-01", 9, 0), []*event{
 		h.repay(at("2027-01-10", 12, 0), "T-1", "100.00", at("2027-01-10", 12, 0)),
-		signal(at("2027-01-11", 9, 0), SignalClose, CloseSignal{Reason: "first run failed"}),
+		signal(at("2027-01-11", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "first run failed"}),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +445,7 @@ func TestTimedOutNoticeEndsFailed(t *testing.T) {
 	h.acts.Senders = &flakySenders{inner: h.acts.Senders, part: "/0/1/-3/push", n: 1000}
 	in := testLoan("L-TIMEOUT", 1, "2027-01-15")
 	if _, err := h.run(in, at("2027-01-11", 9, 0), []*event{
-		signal(at("2027-01-13", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-13", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +469,7 @@ func TestRenderErrorEndsFailed(t *testing.T) {
 	in := testLoan("L-RENDER", 1, "2027-01-15")
 	in.Loan.Customer.Locale = "fr" // no templates
 	if _, err := h.run(in, at("2027-01-11", 9, 0), []*event{
-		signal(at("2027-01-13", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-13", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -491,7 +491,7 @@ func TestNewLoanCarriesTheLatestRules(t *testing.T) {
 	in := testLoan("L-RULES", 2, "2027-01-15")
 	if _, err := h.run(in, at("2027-01-01", 9, 0), []*event{
 		h.repay(at("2027-01-14", 12, 0), "T-1", "1045.00", at("2027-01-14", 12, 0)),
-		signal(at("2027-01-20", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-20", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -513,7 +513,7 @@ func TestCatchUpWaitsForTodaysPoint(t *testing.T) {
 		t.Fatalf("point %+v, want D+7 later today", pt)
 	}
 	if _, err := h.run(in, start, []*event{
-		signal(d7.At(shanghai, 20, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(d7.At(shanghai, 20, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -544,20 +544,20 @@ func TestOperatorActionsAreValidatedUpdates(t *testing.T) {
 	badIns := []policy.Installment{{Seq: 3, DueDate: policy.MustDate("2027-01-02"),
 		Principal: decimal.RequireFromString("2000.00"), Interest: decimal.Zero, Fee: decimal.Zero}}
 	snap, err := h.run(in, at("2027-01-01", 9, 0), []*event{
-		h.update(at("2027-01-05", 9, 0), UpdatePause, "p1", PauseSignal{Reason: "x", Until: &past}, &pausePast),
-		h.update(at("2027-01-05", 9, 1), UpdatePause, "p2", PauseSignal{Reason: "x", Until: &far}, &pauseFar),
-		h.update(at("2027-01-05", 9, 2), UpdatePause, "p3", PauseSignal{Reason: "hardship", Until: &until}, &pauseOK),
-		h.update(at("2027-01-06", 9, 0), UpdateResume, "r1", ResumeSignal{Reason: "done"}, &resumeOK),
-		h.update(at("2027-01-06", 9, 1), UpdateResume, "r2", ResumeSignal{}, &resumeAgain),
-		h.update(at("2027-01-06", 9, 2), UpdateContact, "c1", ContactUpdate{Phone: "12345"}, &contactBad),
-		h.update(at("2027-01-06", 9, 3), UpdateContact, "c2", ContactUpdate{}, &contactNone),
-		h.update(at("2027-01-06", 9, 4), UpdateContact, "c3", ContactUpdate{Email: "new@example.cn"}, &contactOK),
-		h.update(at("2027-01-06", 9, 5), UpdateReschedule, "s1", RescheduleSignal{Installments: badIns}, &reschedBad),
-		h.update(at("2027-01-06", 9, 6), UpdateReschedule, "s2", RescheduleSignal{Reason: "extension", Installments: ins}, &reschedOK),
-		h.update(at("2027-01-07", 9, 0), UpdateClose, "x1", CloseSignal{}, &closeNoReason),
-		h.update(at("2027-01-07", 9, 1), UpdateClose, "x2", CloseSignal{Reason: "sold"}, &closeOK),
+		h.update(at("2027-01-05", 9, 0), UpdatePause, "p1", PauseSignal{Actor: testActor, Reason: "x", Until: &past}, &pausePast),
+		h.update(at("2027-01-05", 9, 1), UpdatePause, "p2", PauseSignal{Actor: testActor, Reason: "x", Until: &far}, &pauseFar),
+		h.update(at("2027-01-05", 9, 2), UpdatePause, "p3", PauseSignal{Actor: testActor, Reason: "hardship", Until: &until}, &pauseOK),
+		h.update(at("2027-01-06", 9, 0), UpdateResume, "r1", ResumeSignal{Actor: testActor, Reason: "done"}, &resumeOK),
+		h.update(at("2027-01-06", 9, 1), UpdateResume, "r2", ResumeSignal{Actor: testActor, Reason: "again"}, &resumeAgain),
+		h.update(at("2027-01-06", 9, 2), UpdateContact, "c1", ContactUpdate{Actor: testActor, Reason: "test", Phone: "12345"}, &contactBad),
+		h.update(at("2027-01-06", 9, 3), UpdateContact, "c2", ContactUpdate{Actor: testActor, Reason: "test"}, &contactNone),
+		h.update(at("2027-01-06", 9, 4), UpdateContact, "c3", ContactUpdate{Actor: testActor, Reason: "test", Email: "new@example.cn"}, &contactOK),
+		h.update(at("2027-01-06", 9, 5), UpdateReschedule, "s1", RescheduleSignal{Actor: testActor, Reason: "extension", Installments: badIns}, &reschedBad),
+		h.update(at("2027-01-06", 9, 6), UpdateReschedule, "s2", RescheduleSignal{Actor: testActor, Reason: "extension", Installments: ins}, &reschedOK),
+		h.update(at("2027-01-07", 9, 0), UpdateClose, "x1", CloseSignal{Actor: testActor}, &closeNoReason),
+		h.update(at("2027-01-07", 9, 1), UpdateClose, "x2", CloseSignal{Actor: testActor, Reason: "sold"}, &closeOK),
 		// In the task right after the close, while the loan writes its last rows.
-		h.update(at("2027-01-07", 9, 1), UpdateClose, "x3", CloseSignal{Reason: "again"}, &closeAgain),
+		h.update(at("2027-01-07", 9, 1), UpdateClose, "x3", CloseSignal{Actor: testActor, Reason: "again"}, &closeAgain),
 		{at: at("2027-01-07", 9, 1), do: func(env *testsuite.TestWorkflowEnvironment) {
 			env.UpdateWorkflow(UpdateRepay, "late", updateRecorder(&repayAfterClose),
 				policy.Repayment{TxnID: "T-late", Amount: decimal.RequireFromString("1.00"), PaidAt: at("2027-01-07", 9, 0)})
@@ -632,11 +632,11 @@ func TestRefusedSignalsAreAudited(t *testing.T) {
 	in := testLoan("L-SIGREJ", 1, "2027-01-15")
 	past := at("2027-01-01", 0, 0)
 	if _, err := h.run(in, at("2027-01-01", 9, 0), []*event{
-		signal(at("2027-01-05", 9, 0), SignalPause, PauseSignal{Reason: "x", Until: &past}),
-		signal(at("2027-01-05", 10, 0), SignalResume, ResumeSignal{}),
-		signal(at("2027-01-05", 11, 0), SignalUpdateContact, ContactUpdate{Email: "not-an-email"}),
-		signal(at("2027-01-05", 12, 0), SignalClose, CloseSignal{}),
-		signal(at("2027-01-06", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-05", 9, 0), SignalPause, PauseSignal{Actor: testActor, Reason: "x", Until: &past}),
+		signal(at("2027-01-05", 10, 0), SignalResume, ResumeSignal{Actor: testActor, Reason: "not paused"}),
+		signal(at("2027-01-05", 11, 0), SignalUpdateContact, ContactUpdate{Actor: testActor, Reason: "test", Email: "not-an-email"}),
+		signal(at("2027-01-05", 12, 0), SignalClose, CloseSignal{Actor: testActor}),
+		signal(at("2027-01-06", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -668,7 +668,7 @@ func TestRepeatedTxnWithOtherContentConflicts(t *testing.T) {
 		h.update(at("2027-01-10", 16, 1), UpdateRepay, "u2", r("300", time.Time{}), &noPaidAt),
 		h.update(at("2027-01-10", 16, 2), UpdateRepay, "u3", r("310.00", paid), &otherAmount),
 		h.update(at("2027-01-10", 16, 3), UpdateRepay, "u4", r("300.00", paid.Add(time.Minute)), &otherTime),
-		signal(at("2027-01-11", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-11", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -701,7 +701,7 @@ func TestRepaymentWithoutPaidAtIsPaidNow(t *testing.T) {
 	when := at("2027-01-10", 15, 0)
 	if _, err := h.run(in, at("2027-01-01", 9, 0), []*event{
 		h.update(when, UpdateRepay, "u1", policy.Repayment{TxnID: "T-1", Amount: decimal.RequireFromString("5.00")}, &o),
-		signal(at("2027-01-11", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-11", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -728,11 +728,11 @@ func TestHostileInputIsRefusedInsideTheWorkflow(t *testing.T) {
 		arg   any
 		field string
 	}{
-		{"NUL in a name", UpdateContact, ContactUpdate{Name: "张\x00伟"}, "name"},
-		{"1 MiB push token", UpdateContact, ContactUpdate{PushToken: bigToken}, "push_token"},
-		{"1 MiB name", UpdateContact, ContactUpdate{Name: strings.Repeat("名", 1<<18)}, "name"},
-		{"601 installments", UpdateReschedule, RescheduleSignal{Reason: "x", Installments: many}, "installments"},
-		{"reason with a control character", UpdateClose, CloseSignal{Reason: "sold\x1b[2J"}, "reason"},
+		{"NUL in a name", UpdateContact, ContactUpdate{Actor: testActor, Reason: "test", Name: "张\x00伟"}, "name"},
+		{"1 MiB push token", UpdateContact, ContactUpdate{Actor: testActor, Reason: "test", PushToken: bigToken}, "push_token"},
+		{"1 MiB name", UpdateContact, ContactUpdate{Actor: testActor, Reason: "test", Name: strings.Repeat("名", 1<<18)}, "name"},
+		{"601 installments", UpdateReschedule, RescheduleSignal{Actor: testActor, Reason: "x", Installments: many}, "installments"},
+		{"reason with a control character", UpdateClose, CloseSignal{Actor: testActor, Reason: "sold\x1b[2J"}, "reason"},
 		{"paid_at in year 1", UpdateRepay, policy.Repayment{TxnID: "T-old", Amount: decimal.RequireFromString("5.00"),
 			PaidAt: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Second)}, "paid_at"},
 		{"txn id ..", UpdateRepay, policy.Repayment{TxnID: "..", Amount: decimal.RequireFromString("5.00"),
@@ -751,7 +751,7 @@ func TestHostileInputIsRefusedInsideTheWorkflow(t *testing.T) {
 	events = append(events,
 		h.update(at("2027-01-06", 9, 0), UpdateRepay, "good", policy.Repayment{TxnID: "T-good",
 			Amount: decimal.RequireFromString("5.00"), PaidAt: at("2027-01-06", 9, 0)}, &good),
-		signal(at("2027-01-07", 9, 0), SignalClose, CloseSignal{Reason: "test over"}))
+		signal(at("2027-01-07", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}))
 	if _, err := h.run(in, at("2027-01-01", 9, 0), events); err != nil {
 		t.Fatal(err)
 	}
@@ -785,7 +785,7 @@ func TestSettledDuringTheFirstPointContinuesAsNew(t *testing.T) {
 	start := at("2027-01-17", 11, 0) // D+2: the catch-up point goes out at once
 	if _, err := h.run(in, start, []*event{
 		h.repay(start, "T-1", "1045.00", start),
-		signal(at("2027-01-20", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-20", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -805,14 +805,14 @@ func TestDrainedSignalsApplyTheCloseLast(t *testing.T) {
 	hs.setHook(func(e store.LedgerEntry) error {
 		if e.Kind == store.KindPaused && !sent {
 			sent = true
-			env.SignalWorkflow(SignalUpdateContact, ContactUpdate{Email: "new@example.cn"})
-			env.SignalWorkflow(SignalClose, CloseSignal{Reason: "sold"})
+			env.SignalWorkflow(SignalUpdateContact, ContactUpdate{Actor: testActor, Reason: "test", Email: "new@example.cn"})
+			env.SignalWorkflow(SignalClose, CloseSignal{Actor: testActor, Reason: "sold"})
 		}
 		return nil
 	})
 	in := testLoan("L-ORDER", 1, "2027-01-15")
 	snap, err := h.run(in, at("2027-01-01", 9, 0), []*event{
-		signal(at("2027-01-05", 9, 0), SignalPause, PauseSignal{Reason: "dispute"}),
+		signal(at("2027-01-05", 9, 0), SignalPause, PauseSignal{Actor: testActor, Reason: "dispute"}),
 	})
 	if err != nil {
 		t.Fatal(err)

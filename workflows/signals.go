@@ -155,7 +155,7 @@ func (l *loan) onPause(ctx workflow.Context, p PauseSignal) {
 	now := workflow.Now(ctx)
 	if l.hv >= 1 {
 		if err := l.checkPause(now, p); err != nil {
-			l.rejectSignal(ctx, SignalPause, err)
+			l.rejectAction(ctx, SignalPause, p.Actor, err)
 			return
 		}
 	} else if p.Until != nil && !p.Until.After(now) {
@@ -178,7 +178,7 @@ func (l *loan) applyPause(ctx workflow.Context, p PauseSignal, natural string) {
 		l.st.History.Pauses = append(ps, policy.Pause{From: now, Until: until, Reason: p.Reason})
 	}
 	l.st.WasPaused = true
-	detail := map[string]any{"reason": p.Reason}
+	detail := byActor(p.Actor, map[string]any{"reason": p.Reason})
 	if p.Until != nil {
 		detail["until"] = *p.Until
 	}
@@ -190,7 +190,7 @@ func (l *loan) onResume(ctx workflow.Context, r ResumeSignal) {
 	now := workflow.Now(ctx)
 	if l.hv >= 1 {
 		if err := l.checkResume(now, r); err != nil {
-			l.rejectSignal(ctx, SignalResume, err)
+			l.rejectAction(ctx, SignalResume, r.Actor, err)
 			return
 		}
 	} else if !l.pausedAt(now) {
@@ -204,7 +204,7 @@ func (l *loan) applyResume(ctx workflow.Context, r ResumeSignal, natural string)
 	ps := l.st.History.Pauses
 	ps[len(ps)-1].Until = now
 	l.st.WasPaused = false
-	l.recordKeyed(store.KindResumed, natural, nil, map[string]any{"reason": r.Reason}, now)
+	l.recordKeyed(store.KindResumed, natural, nil, byActor(r.Actor, map[string]any{"reason": r.Reason}), now)
 }
 
 // pausedAt reports whether the latest pause is open at now.
@@ -217,7 +217,7 @@ func (l *loan) pausedAt(now time.Time) bool {
 func (l *loan) onClose(ctx workflow.Context, c CloseSignal) {
 	if l.hv >= 1 {
 		if err := l.checkClose(c); err != nil {
-			l.rejectSignal(ctx, SignalClose, err)
+			l.rejectAction(ctx, SignalClose, c.Actor, err)
 			return
 		}
 	} else if l.st.Closed {
@@ -228,7 +228,7 @@ func (l *loan) onClose(ctx workflow.Context, c CloseSignal) {
 
 func (l *loan) applyClose(ctx workflow.Context, c CloseSignal, natural string) {
 	l.st.Closed, l.st.CloseReason = true, c.Reason
-	l.recordKeyed(store.KindClosed, natural, nil, map[string]any{"reason": c.Reason}, workflow.Now(ctx))
+	l.recordKeyed(store.KindClosed, natural, nil, byActor(c.Actor, map[string]any{"reason": c.Reason}), workflow.Now(ctx))
 }
 
 // onContact changes contact details. The API validated them; the workflow
@@ -237,7 +237,7 @@ func (l *loan) onContact(ctx workflow.Context, u ContactUpdate) {
 	if l.hv >= 1 {
 		c, loc, err := l.checkContact(u)
 		if err != nil {
-			l.rejectSignal(ctx, SignalUpdateContact, err)
+			l.rejectAction(ctx, SignalUpdateContact, u.Actor, err)
 			return
 		}
 		l.applyContact(ctx, u, c, loc, "")
@@ -291,7 +291,11 @@ func (l *loan) applyContact(ctx workflow.Context, u ContactUpdate, c policy.Cust
 			changed = append(changed, f.name)
 		}
 	}
-	l.recordKeyed(store.KindContactUpdated, natural, nil, map[string]any{"fields": changed, "opt_outs": c.OptOuts}, workflow.Now(ctx))
+	detail := map[string]any{"fields": changed, "opt_outs": c.OptOuts}
+	if u.Reason != "" {
+		detail["reason"] = u.Reason
+	}
+	l.recordKeyed(store.KindContactUpdated, natural, nil, byActor(u.Actor, detail), workflow.Now(ctx))
 }
 
 // onReschedule replaces the unpaid installments (restructuring); the
@@ -300,7 +304,7 @@ func (l *loan) onReschedule(ctx workflow.Context, r RescheduleSignal) {
 	now := workflow.Now(ctx)
 	if l.hv >= 1 {
 		if err := l.checkReschedule(now, r); err != nil {
-			l.rejectSignal(ctx, SignalReschedule, err)
+			l.rejectAction(ctx, SignalReschedule, r.Actor, err)
 			return
 		}
 	} else if err := policy.ValidateReschedule(l.terms, l.snapshot(now), r.Installments, now, l.loc); err != nil {
@@ -314,9 +318,9 @@ func (l *loan) applyReschedule(ctx workflow.Context, r RescheduleSignal, natural
 	now := workflow.Now(ctx)
 	snap := l.snapshot(now)
 	l.st.History.Reschedules = append(l.st.History.Reschedules, policy.Reschedule{At: now, Installments: r.Installments})
-	l.recordKeyed(store.KindRescheduled, natural, nil, map[string]any{
+	l.recordKeyed(store.KindRescheduled, natural, nil, byActor(r.Actor, map[string]any{
 		"reason": r.Reason, "installments": len(r.Installments), "schedule_version": snap.ScheduleVersion + 1,
-	}, now)
+	}), now)
 }
 
 // Opt-out sources the delivery signals carry (store.OptOutKeyword,
@@ -407,11 +411,35 @@ func (l *loan) onDeliveryReport(ctx workflow.Context, r DeliveryReport) {
 	}
 }
 
+// byActor adds who took an operator action to its ledger detail. Only when
+// given: the rows of actions taken before actorVersion, which had none, keep
+// the content they were first written with (a row's key and content must
+// stay what they were, DESIGN.md §7).
+func byActor(actor string, detail map[string]any) map[string]any {
+	if actor != "" {
+		detail["actor"] = actor
+	}
+	return detail
+}
+
+// rejectAction is rejectSignal for an operator action, naming who sent it
+// when the actor is a valid one (a bad actor is only named as a field).
+func (l *loan) rejectAction(ctx workflow.Context, name, actor string, err error) {
+	if policy.ValidateActor("actor", actor) != nil {
+		actor = ""
+	}
+	l.reject(ctx, name, actor, err)
+}
+
 // rejectSignal writes a refused signal to the ledger with its reason: the
 // error's type and the fields it names. A refused contact update names the
 // fields only, since its problems quote phones and emails.
 func (l *loan) rejectSignal(ctx workflow.Context, name string, err error) {
-	detail := map[string]any{"signal": name}
+	l.reject(ctx, name, "", err)
+}
+
+func (l *loan) reject(ctx workflow.Context, name, actor string, err error) {
+	detail := byActor(actor, map[string]any{"signal": name})
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
 		detail["type"] = app.Type()

@@ -38,6 +38,8 @@ type loan struct {
 	audit string
 	// dv is the delivery version of this run (see deliveryVersion).
 	dv workflow.Version
+	// av is the actor version of this run (see actorVersion, actions.go).
+	av workflow.Version
 }
 
 // deliveryVersion gates what real delivery changed: notices on their
@@ -64,6 +66,7 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 	}
 	l.hv = workflow.GetVersion(ctx, hardeningVersion, workflow.DefaultVersion, 1)
 	l.dv = workflow.GetVersion(ctx, deliveryVersion, workflow.DefaultVersion, 1)
+	l.av = workflow.GetVersion(ctx, actorVersion, workflow.DefaultVersion, 1)
 	if l.st.Runs == 1 {
 		l.st.KeywordOptOuts = in.KeywordOptOuts
 		// A new loan takes the newest money and schedule rules and keeps them

@@ -85,7 +85,7 @@ func TestChargeOffWalksTheWholeLadder(t *testing.T) {
 	h := newHarness(t)
 	in := testLoan("L-CHARGE", 1, "2027-01-15")
 	_, err := h.run(in, at("2027-01-01", 9, 0), []*event{
-		signal(at("2027-04-30", 12, 0), SignalClose, CloseSignal{Reason: "sold to agency"}),
+		signal(at("2027-04-30", 12, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "sold to agency"}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func TestDuplicateTxnChangesNothing(t *testing.T) {
 		h.repay(at("2027-01-10", 15, 0), "T-1", "300.00", at("2027-01-10", 15, 0)),
 		{at: at("2027-01-10", 15, 1), do: func(*testsuite.TestWorkflowEnvironment) { afterFirst = h.results["T-1"] }},
 		h.repay(at("2027-01-10", 16, 0), "T-1", "300.00", at("2027-01-10", 15, 0)),
-		signal(at("2027-01-11", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-11", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -199,8 +199,8 @@ func TestPauseAndResumeCatchesUpOnlyTheLatestPoint(t *testing.T) {
 	h := newHarness(t)
 	in := testLoan("L-PAUSE", 1, "2027-01-15")
 	snap, err := h.run(in, at("2027-01-01", 9, 0), []*event{
-		signal(at("2027-01-17", 12, 0), SignalPause, PauseSignal{Reason: "hardship review"}),
-		signal(at("2027-02-01", 14, 0), SignalResume, ResumeSignal{Reason: "review done"}),
+		signal(at("2027-01-17", 12, 0), SignalPause, PauseSignal{Actor: testActor, Reason: "hardship review"}),
+		signal(at("2027-02-01", 14, 0), SignalResume, ResumeSignal{Actor: testActor, Reason: "review done"}),
 		h.repay(at("2027-02-03", 9, 0), "T-1", "2000.00", at("2027-02-03", 9, 0)),
 	})
 	if err != nil {
@@ -234,7 +234,7 @@ func TestRescheduleStartsANewScheduleVersion(t *testing.T) {
 	in := testLoan("L-RESCHED", 1, "2027-01-15")
 	newDue := policy.MustDate("2027-03-15")
 	snap, err := h.run(in, at("2027-01-01", 9, 0), []*event{
-		signal(at("2027-01-20", 12, 0), SignalReschedule, RescheduleSignal{Reason: "extension", Installments: []policy.Installment{
+		signal(at("2027-01-20", 12, 0), SignalReschedule, RescheduleSignal{Actor: testActor, Reason: "extension", Installments: []policy.Installment{
 			{Seq: 2, DueDate: newDue, Principal: decimal.RequireFromString("1000.00"), Interest: decimal.RequireFromString("60.00")},
 		}}),
 		h.repay(at("2027-03-15", 12, 0), "T-1", "1060.00", at("2027-03-15", 12, 0)),
@@ -265,13 +265,13 @@ func TestContinueAsNewKeepsSignalsInFlight(t *testing.T) {
 				env.SetContinueAsNewSuggested(true)
 				// Two signals at once: the loop wakes on one; the other must be
 				// drained into the next run, not lost.
-				env.SignalWorkflow(SignalPause, PauseSignal{Reason: "dispute"})
-				env.SignalWorkflow(SignalUpdateContact, ContactUpdate{Email: "new@example.cn"})
+				env.SignalWorkflow(SignalPause, PauseSignal{Actor: testActor, Reason: "dispute"})
+				env.SignalWorkflow(SignalUpdateContact, ContactUpdate{Actor: testActor, Reason: "test", Email: "new@example.cn"})
 			}, 3*24*time.Hour)
 		}
 	}
 	_, err := h.run(in, at("2027-01-01", 9, 0), []*event{
-		signal(at("2027-01-10", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-10", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +292,7 @@ func TestRepayValidatorRejectsBadInput(t *testing.T) {
 		h.repay(at("2027-01-05", 9, 0), "T-neg", "-5.00", at("2027-01-05", 9, 0)),
 		h.repay(at("2027-01-05", 9, 0), "T-prec", "5.001", at("2027-01-05", 9, 0)),
 		h.repay(at("2027-01-05", 9, 0), "T-future", "5.00", at("2027-01-06", 9, 0)),
-		signal(at("2027-01-06", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-06", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -336,8 +336,8 @@ func TestOptingOutOfEveryChannelOpensACase(t *testing.T) {
 	h := newHarness(t)
 	in := testLoan("L-OPTOUT", 1, "2027-01-15")
 	_, err := h.run(in, at("2027-01-01", 9, 0), []*event{
-		signal(at("2027-01-05", 9, 0), SignalUpdateContact, ContactUpdate{OptOuts: []policy.Channel{policy.SMS, policy.Email, policy.Push}}),
-		signal(at("2027-01-20", 9, 0), SignalClose, CloseSignal{Reason: "test over"}),
+		signal(at("2027-01-05", 9, 0), SignalUpdateContact, ContactUpdate{Actor: testActor, Reason: "test", OptOuts: []policy.Channel{policy.SMS, policy.Email, policy.Push}}),
+		signal(at("2027-01-20", 9, 0), SignalClose, CloseSignal{Actor: testActor, Reason: "test over"}),
 	})
 	if err != nil {
 		t.Fatal(err)
