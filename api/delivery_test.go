@@ -1003,7 +1003,7 @@ func TestStartLoanOptOuts(t *testing.T) {
 
 func TestContactOptOut(t *testing.T) {
 	const newPhone = "+8613900139000"
-	phoneBody := `{"phone":"` + newPhone + `"}`
+	phoneBody := `{"actor":"li.wei@lender.cn","reason":"customer called","phone":"` + newPhone + `"}`
 	tests := []struct {
 		name        string
 		noDelivery  bool
@@ -1026,7 +1026,7 @@ func TestContactOptOut(t *testing.T) {
 		{name: "new phone not opted out", setup: func(_ *testAPI, fd *fakeDelivery) { fd.optOuts["sms "+phone] = store.OptOutKeyword },
 			body: phoneBody, want: 200, wantCalls: []string{"AddLoanContacts L-1", "OptedOut sms " + newPhone}},
 		{name: "no new phone", setup: func(_ *testAPI, fd *fakeDelivery) { fd.optOuts["sms "+newPhone] = store.OptOutKeyword },
-			body: `{"email":"wei.zhang@example.cn"}`, want: 200, wantCalls: []string{}},
+			body: `{"actor":"li.wei@lender.cn","reason":"customer called","email":"wei.zhang@example.cn"}`, want: 200, wantCalls: []string{}},
 		{name: "without a delivery store", noDelivery: true, body: phoneBody, want: 200, wantCalls: []string{}},
 		{name: "the update refused: no store call", setup: func(ta *testAPI, fd *fakeDelivery) {
 			fd.optOuts["sms "+newPhone] = store.OptOutKeyword

@@ -16,11 +16,11 @@
 //	                                   by the workflow's validator; 404; 409 loan paid off or closed (200
 //	                                   with the final balance when the txn_id was already applied), or
 //	                                   txn_id already applied with another amount or paid_at
-//	POST /v1/loans/{id}/pause          {reason?, until?}   200 snapshot; 400; 404; 409; 422
-//	POST /v1/loans/{id}/resume         {reason?}           200; 400; 404; 409 (also: not paused)
-//	POST /v1/loans/{id}/close          {reason}            200; 400; 404; 409
-//	PUT  /v1/loans/{id}/contact        workflows.ContactUpdate: 200; 400; 404; 409; 422
-//	POST /v1/loans/{id}/reschedule     workflows.RescheduleSignal: 200; 400; 404; 409; 422
+//	POST /v1/loans/{id}/pause          {actor, reason, until?}   200 snapshot; 400; 404; 409; 422
+//	POST /v1/loans/{id}/resume         {actor, reason}           200; 400; 404; 409 (also: not paused)
+//	POST /v1/loans/{id}/close          {actor, reason}           200; 400; 404; 409
+//	PUT  /v1/loans/{id}/contact        workflows.ContactUpdate {actor, reason, name?, …}: 200; 400; 404; 409; 422
+//	POST /v1/loans/{id}/reschedule     workflows.RescheduleSignal {actor, reason, installments}: 200; 400; 404; 409; 422
 //	GET  /v1/loans/{id}/notices        200 list of notice attempts (empty for an unknown loan)
 //	GET  /v1/loans/{id}/audit          200 timeline JSON; ?format=csv as text/csv
 //	GET  /healthz                      200 {"status":"ok","checks":{"temporal":…,"database":…}}
@@ -49,6 +49,13 @@
 //     workflow then drops. Errors cross as typed application errors with the
 //     fields as details; no message text is parsed. An Idempotency-Key header
 //     makes a retried action one update ("<action>/<key>").
+//   - Every operator action names who takes it and why: "actor" (an operator
+//     id or work email, policy.ValidateActor) and "reason"; without either
+//     the answer is 400 naming the field and nothing reaches Temporal. With
+//     one shared API_TOKEN the API cannot know the operator itself, so the
+//     actor is what the caller says; the Temporal update's identity is this
+//     process's client identity, the same for every operator. The actor is
+//     written to the ledger, never to a log line.
 //   - The reschedule's installments are checked by the workflow against the
 //     loan as it stands (currency, today, installments already paid): 422.
 //   - Every /v1 route needs "Authorization: Bearer <token>" when Deps.Token is
@@ -57,7 +64,7 @@
 //   - Bodies are limited to 1 MiB (413) and must be sent as
 //     "Content-Type: application/json" (parameters allowed, a charset only
 //     utf-8): anything else, or a body with no Content-Type, is 415 naming
-//     the header. An empty body is not checked (pause, resume). Path ids
+//     the header. An empty body is not checked: it is an empty object. Path ids
 //     must be valid loan ids (policy.ValidateID: "." and ".." are not), 400.
 //     Temporal or PostgreSQL not answering is 503 with Retry-After.
 //   - Every body is decoded with policy.DecodeJSON: amounts must be strings

@@ -109,25 +109,26 @@ func (s *server) repay(w http.ResponseWriter, r *http.Request) {
 	writeRawJSON(w, http.StatusOK, snap)
 }
 
-// pause: POST /v1/loans/{id}/pause {reason?, until?}.
+// pause: POST /v1/loans/{id}/pause {actor, reason, until?}.
 func (s *server) pause(w http.ResponseWriter, r *http.Request) {
 	var p workflows.PauseSignal
 	s.action(w, r, workflows.UpdatePause, &p, func() error { return CheckPause(p, s.Now()) })
 }
 
-// resume: POST /v1/loans/{id}/resume {reason?}.
+// resume: POST /v1/loans/{id}/resume {actor, reason}.
 func (s *server) resume(w http.ResponseWriter, r *http.Request) {
 	var rs workflows.ResumeSignal
-	s.action(w, r, workflows.UpdateResume, &rs, func() error { return checkResume(rs) })
+	s.action(w, r, workflows.UpdateResume, &rs, func() error { return CheckResume(rs) })
 }
 
-// closeLoan: POST /v1/loans/{id}/close {reason}.
+// closeLoan: POST /v1/loans/{id}/close {actor, reason}.
 func (s *server) closeLoan(w http.ResponseWriter, r *http.Request) {
 	var c workflows.CloseSignal
 	s.action(w, r, workflows.UpdateClose, &c, func() error { return CheckClose(c) })
 }
 
-// contact: PUT /v1/loans/{id}/contact, a workflows.ContactUpdate.
+// contact: PUT /v1/loans/{id}/contact, a workflows.ContactUpdate {actor,
+// reason, name?, phone?, …}.
 //
 // A new phone number that opted out by reply before is opted out on this
 // loan too (and recorded, so a later reply from it reaches this loan).
@@ -157,13 +158,13 @@ func (s *server) contact(w http.ResponseWriter, r *http.Request) {
 		})
 }
 
-// reschedule: POST /v1/loans/{id}/reschedule, a workflows.RescheduleSignal.
-// The reason is checked here; the installments only the workflow can check,
-// against the loan as it stands (its currency, today, what is paid): it
-// answers 422 naming them.
+// reschedule: POST /v1/loans/{id}/reschedule, a workflows.RescheduleSignal
+// {actor, reason, installments}. The actor and reason are checked here; the
+// installments only the workflow can check, against the loan as it stands
+// (its currency, today, what is paid): it answers 422 naming them.
 func (s *server) reschedule(w http.ResponseWriter, r *http.Request) {
 	var rs workflows.RescheduleSignal
-	s.action(w, r, workflows.UpdateReschedule, &rs, func() error { return checkReason("reason", rs.Reason) })
+	s.action(w, r, workflows.UpdateReschedule, &rs, func() error { return checkReschedule(rs) })
 }
 
 // action decodes the body into arg (an empty body is an empty object),

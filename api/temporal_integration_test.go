@@ -101,7 +101,7 @@ func TestRealServerEdges(t *testing.T) {
 	}
 	rec = ta.do(t, "GET", path, "")
 	wantCode(t, rec, http.StatusOK)
-	rec = ta.do(t, "POST", path+"/pause", `{"reason":"x"}`)
+	rec = ta.do(t, "POST", path+"/pause", `{"actor":"li.wei@lender.cn","reason":"x"}`)
 	wantCode(t, rec, http.StatusConflict)
 	rec = ta.do(t, "POST", "/v1/loans", string(body))
 	wantCode(t, rec, http.StatusConflict)
@@ -110,7 +110,7 @@ func TestRealServerEdges(t *testing.T) {
 	for _, req := range []struct{ method, path, body string }{
 		{"GET", "/v1/loans/L-NOPE-1", ""},
 		{"POST", "/v1/loans/L-NOPE-1/repayments", `{"txn_id":"T-1","amount":"1.00"}`},
-		{"POST", "/v1/loans/L-NOPE-1/close", `{"reason":"x"}`},
+		{"POST", "/v1/loans/L-NOPE-1/close", `{"actor":"li.wei@lender.cn","reason":"x"}`},
 	} {
 		rec = ta.do(t, req.method, req.path, req.body)
 		wantCode(t, rec, http.StatusNotFound)

@@ -50,33 +50,39 @@ func CheckRepayment(r policy.Repayment, now time.Time) error {
 	return v.Err()
 }
 
-// CheckPause validates a pause: an optional reason (policy.ValidateReason)
-// and, if given, an end in the future (the workflow ignores a pause that has
-// already ended).
+// Every operator action carries who takes it (actor: an operator id or work
+// email, policy.ValidateActor) and why (reason, policy.ValidateReason). Both
+// are required: a request without either is answered 400 naming the field
+// and reaches no workflow (workflows.CheckOperator).
+
+// CheckPause validates a pause: actor, reason and, if given, an end in the
+// future and at most workflows.MaxPauseDays ahead.
 func CheckPause(p workflows.PauseSignal, now time.Time) error {
 	return workflows.CheckPause(p, now)
 }
 
-// CheckClose validates a close: the reason is required, since closing a loan
-// ends its dunning for good and the ledger must say why.
+// CheckClose validates a close: actor and reason (closing a loan ends its
+// dunning for good; the ledger must say who and why).
 func CheckClose(c workflows.CloseSignal) error {
-	return policy.ValidateReason("reason", c.Reason, true)
+	return workflows.CheckOperator(c.Actor, c.Reason)
 }
 
-// checkResume validates a resume's optional reason.
-func checkResume(r workflows.ResumeSignal) error {
-	return policy.ValidateReason("reason", r.Reason, false)
+// CheckResume validates a resume: actor and reason.
+func CheckResume(r workflows.ResumeSignal) error {
+	return workflows.CheckOperator(r.Actor, r.Reason)
 }
 
-// checkContact validates a contact update field by field with the same rules
-// as a new loan's customer (phone E.164, email, locale with templates, time
-// zone that loads, known opt-out channels). Fields left empty keep their
-// value, so they are not checked; an update that changes nothing is refused.
-// Field names are the body's ("phone", "opt_outs[0]").
+// checkContact validates a contact update: actor and reason, then field by
+// field with the same rules as a new loan's customer (phone E.164, email,
+// locale with templates, time zone that loads, known opt-out channels).
+// Fields left empty keep their value, so they are not checked; an update that
+// changes nothing is refused. Field names are the body's ("phone",
+// "opt_outs[0]").
 func checkContact(u workflows.ContactUpdate, hasLocale func(string) bool) error {
+	out := fieldErrors(workflows.CheckOperator(u.Actor, u.Reason))
 	if u.Name == "" && u.Phone == "" && u.Email == "" && u.PushToken == "" && u.Locale == "" &&
 		u.TimeZone == "" && len(u.OptOuts) == 0 {
-		return policy.ValidationError{{Problem: "nothing to change: give at least one of name, phone, email, push_token, locale, time_zone, opt_outs"}}
+		return append(out, policy.FieldError{Problem: "nothing to change: give at least one of name, phone, email, push_token, locale, time_zone, opt_outs"}).Err()
 	}
 	c := policy.Customer{
 		ID: "contact-update", Name: u.Name, Phone: u.Phone, Email: u.Email, PushToken: u.PushToken,
@@ -84,7 +90,6 @@ func checkContact(u workflows.ContactUpdate, hasLocale func(string) bool) error 
 	}
 	// An empty time zone keeps the loan's; the default policy's zone stands
 	// in for it so that it is not reported.
-	var out policy.ValidationError
 	for _, fe := range fieldErrors(policy.ValidateContact(c, policy.Default(), hasLocale)) {
 		fe.Field = strings.TrimPrefix(fe.Field, "customer.")
 		if fe.Field == "locale" && u.Locale == "" {
@@ -95,10 +100,11 @@ func checkContact(u workflows.ContactUpdate, hasLocale func(string) bool) error 
 	return out.Err()
 }
 
-// checkReason validates a reschedule's optional reason; its installments are
-// checked against the loan (policy.ValidateReschedule).
-func checkReason(field, s string) error {
-	return policy.ValidateReason(field, s, false)
+// checkReschedule validates a reschedule's actor and reason; its
+// installments are checked by the workflow against the loan
+// (policy.ValidateReschedule).
+func checkReschedule(r workflows.RescheduleSignal) error {
+	return workflows.CheckOperator(r.Actor, r.Reason)
 }
 
 // loanIDProblem says why s cannot be a loan id (the {id} of a path), with
