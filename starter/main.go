@@ -74,11 +74,17 @@ commands:
   close <loan_id> -reason R            end the loan's dunning for good
   audit <loan_id> [-format json|csv]   the loan's audit timeline from PostgreSQL
   serve [-addr :8080] [-timeout 15s]   the HTTP API (see api/doc.go for its routes)
+  replay [-query Q | -closed 168h] [-limit 100] [-out DIR]
+  replay -dir DIR                      replay running loans' histories (downloaded, or saved
+                                       by -out) against this build's workflow code: OK or
+                                       FAIL per history, exit 1 if any fails
 
 environment:
   TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
   TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE
                  Temporal connection (Temporal environment configuration)
+  DUNNING_ENCRYPTION_KEYS
+                 payload keys (id:base64key,…): the cluster's, to read and replay its loans
   DATABASE_URL   audit store for audit and serve
                  (default ` + config.DefaultDatabaseURL + `)
   API_TOKEN      serve: when set, every /v1 call needs "Authorization: Bearer <token>"
@@ -116,6 +122,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		"close":  c.cmdClose,
 		"audit":  c.cmdAudit,
 		"serve":  c.cmdServe,
+		"replay": c.cmdReplay,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
