@@ -43,7 +43,7 @@ func ScrubProviderMessage(s string, recipients ...string) string {
 			s = strings.ReplaceAll(s, to, MaskPhone(to))
 		}
 	}
-	s = phoneLike.ReplaceAllStringFunc(s, MaskPhone)
+	s = phoneLike.ReplaceAllStringFunc(MaskText(s), MaskPhone)
 	if r := []rune(s); len(r) > MaxProviderMessage {
 		s = string(r[:MaxProviderMessage]) + "…"
 	}

@@ -36,7 +36,7 @@ func TestScrubProviderMessage(t *testing.T) {
 			t.Errorf("%q leaks %s", got, leak)
 		}
 	}
-	long := ScrubProviderMessage(strings.Repeat("x", MaxProviderMessage+10))
+	long := ScrubProviderMessage(strings.Repeat("x ", MaxProviderMessage))
 	if len([]rune(long)) != MaxProviderMessage+1 || !strings.HasSuffix(long, "…") {
 		t.Errorf("a long message is not cut: %d runes", len([]rune(long)))
 	}

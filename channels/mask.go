@@ -1,6 +1,7 @@
 package channels
 
 import (
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -83,4 +84,27 @@ func MaskRecipient(channel, to string) string {
 		}
 		return stars
 	}
+}
+
+// Patterns MaskText looks for in free text. Phones: an E.164 number (a "+"
+// and 8 to 15 digits, spaces or dashes allowed between them) or a mainland
+// China mobile number written nationally (11 digits from 13… to 19…).
+// Emails: anything@domain.tld. Push tokens: a run of 100 or more token
+// characters (FCM registration tokens are 140 and more; nothing else we log
+// is that long without a space).
+var (
+	textPhoneRE = regexp.MustCompile(`\+[0-9](?:[ \-]?[0-9]){7,14}|\b1[3-9][0-9]{9}\b`)
+	textEmailRE = regexp.MustCompile(`[^\s<>()\[\]\\,;:"'@=]+@[^\s<>()\[\]\\,;:"'@]+\.[A-Za-z]{2,}`)
+	textTokenRE = regexp.MustCompile(`[A-Za-z0-9_:\-]{100,}`)
+)
+
+// MaskText masks every phone number, email address and push token it finds
+// in free text — an error, a provider's reply, a panic value — with the same
+// rules as MaskRecipient. It is the one masking function behind every log
+// line (internal/logmask wraps the loggers of the worker, the API and the
+// CLI with it) and behind provider messages kept in the notices table.
+func MaskText(s string) string {
+	s = textTokenRE.ReplaceAllStringFunc(s, MaskToken)
+	s = textEmailRE.ReplaceAllStringFunc(s, MaskEmail)
+	return textPhoneRE.ReplaceAllStringFunc(s, MaskPhone)
 }

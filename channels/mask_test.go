@@ -1,6 +1,9 @@
 package channels
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestMaskPhone(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -50,6 +53,27 @@ func TestMaskRecipient(t *testing.T) {
 	for _, tt := range tests {
 		if got := MaskRecipient(tt.channel, tt.in); got != tt.want {
 			t.Errorf("MaskRecipient(%s, %q) = %q, want %q", tt.channel, tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestMaskText(t *testing.T) {
+	token := strings.Repeat("dGVzdC10b2tlbg_", 10)
+	for _, tt := range []struct{ in, want string }{
+		{"to +8613800138000.", "to +86138****8000."},
+		{"to +86 138-0013-8000 now", "to +86138****8000 now"},
+		{"call 13912345678", "call 139****5678"},
+		{"mail zhang.wei@example.cn>", "mail z***@example.cn>"},
+		{"<a.b+tag@mail.example.com>: rejected", "<a***@mail.example.com>: rejected"},
+		{"token=" + token, "token=dGVz****"},
+		// What is not personal data stays.
+		{"loan L-2026-0001 seq 12 total 1068.50", "loan L-2026-0001 seq 12 total 1068.50"},
+		{"at 2026-11-30T13:05:25Z error 21211", "at 2026-11-30T13:05:25Z error 21211"},
+		{"key L-1/1/3/7/sms", "key L-1/1/3/7/sms"},
+		{"", ""},
+	} {
+		if got := MaskText(tt.in); got != tt.want {
+			t.Errorf("MaskText(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

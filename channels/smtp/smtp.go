@@ -473,13 +473,9 @@ func describe(se *mail.SendError) string {
 	return redact(text)
 }
 
-// emailRE finds addresses in server replies ("<zhang.wei@example.cn>:
-// Recipient address rejected") so they are masked like in logs.
-var emailRE = regexp.MustCompile(`[^\s<>()\[\]\\,;:"'@]+@[^\s<>()\[\]\\,;:"'@]+`)
-
-func redact(s string) string {
-	return emailRE.ReplaceAllStringFunc(s, channels.MaskEmail)
-}
+// redact masks the addresses in a server reply ("<zhang.wei@example.cn>:
+// Recipient address rejected") as logs do.
+func redact(s string) string { return channels.MaskText(s) }
 
 var enhancedRE = regexp.MustCompile(`\b5\.\d{1,3}\.\d{1,3}\b`)
 

@@ -357,7 +357,7 @@ func TestScrub(t *testing.T) {
 			t.Errorf("scrub(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-	if got := []rune(scrub(strings.Repeat("x", 1000), "")); len(got) != channels.MaxProviderMessage+1 {
+	if got := []rune(scrub(strings.Repeat("x ", 1000), "")); len(got) != channels.MaxProviderMessage+1 {
 		t.Errorf("scrub kept %d runes, want %d", len(got), channels.MaxProviderMessage+1)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"dunning/activities"
+	"dunning/internal/logmask"
 )
 
 // DefaultDatabaseURL is the local PostgreSQL that `make run` prepares.
@@ -27,7 +28,7 @@ func Brand() activities.Brand {
 	}
 }
 
-// Logger is a JSON or text slog logger at LOG_LEVEL (debug|info|warn|error),
+// Logger is a masking (internal/logmask) JSON or text slog logger at LOG_LEVEL (debug|info|warn|error),
 // LOG_FORMAT=json for machines, text otherwise.
 func Logger() *slog.Logger {
 	var level slog.Level
@@ -35,10 +36,12 @@ func Logger() *slog.Logger {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	// Every line goes through logmask: no phone, email or push token reaches
+	// the log, whoever logs it (our code, the SDK, a recovered panic).
 	if strings.EqualFold(os.Getenv("LOG_FORMAT"), "json") {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return logmask.Logger(slog.NewJSONHandler(os.Stderr, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return logmask.Logger(slog.NewTextHandler(os.Stderr, opts))
 }
 
 func env(key, def string) string {
