@@ -216,16 +216,29 @@ func (c *cli) cmdStatus(ctx context.Context, args []string) error {
 	})
 }
 
-// cmdPause: pause <loan_id> [-reason R] [-until RFC3339].
+// operatorFlags adds -actor and -reason, who takes an operator action and
+// why: both required, both kept in the ledger. The actor defaults to
+// $DUNNING_ACTOR, else $USER (the login of the operator's own shell).
+func (c *cli) operatorFlags(fs *flag.FlagSet) (actor, reason *string) {
+	def := c.getenv("DUNNING_ACTOR")
+	if def == "" {
+		def = c.getenv("USER")
+	}
+	actor = fs.String("actor", def, "who takes the action: an operator id or work email (default $DUNNING_ACTOR, else $USER)")
+	reason = fs.String("reason", "", "why (required)")
+	return actor, reason
+}
+
+// cmdPause: pause <loan_id> -reason R [-actor A] [-until RFC3339].
 func (c *cli) cmdPause(ctx context.Context, args []string) error {
 	fs := c.flags("pause")
-	reason := fs.String("reason", "", "why (kept in the ledger)")
+	actor, reason := c.operatorFlags(fs)
 	until := fs.String("until", "", "end of the pause, RFC 3339 (default: until resumed)")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
-	p := workflows.PauseSignal{Reason: *reason}
+	p := workflows.PauseSignal{Actor: *actor, Reason: *reason}
 	if *until != "" {
 		t, err := time.Parse(time.RFC3339, *until)
 		if err != nil {
@@ -239,26 +252,30 @@ func (c *cli) cmdPause(ctx context.Context, args []string) error {
 	return c.signal(ctx, pos[0], workflows.SignalPause, p)
 }
 
-// cmdResume: resume <loan_id> [-reason R].
+// cmdResume: resume <loan_id> -reason R [-actor A].
 func (c *cli) cmdResume(ctx context.Context, args []string) error {
 	fs := c.flags("resume")
-	reason := fs.String("reason", "", "why (kept in the ledger)")
+	actor, reason := c.operatorFlags(fs)
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
-	return c.signal(ctx, pos[0], workflows.SignalResume, workflows.ResumeSignal{Reason: *reason})
+	r := workflows.ResumeSignal{Actor: *actor, Reason: *reason}
+	if err := api.CheckResume(r); err != nil {
+		return c.reportInvalid("resume", err)
+	}
+	return c.signal(ctx, pos[0], workflows.SignalResume, r)
 }
 
-// cmdClose: close <loan_id> -reason R.
+// cmdClose: close <loan_id> -reason R [-actor A].
 func (c *cli) cmdClose(ctx context.Context, args []string) error {
 	fs := c.flags("close")
-	reason := fs.String("reason", "", "why the loan's dunning ends (required)")
+	actor, reason := c.operatorFlags(fs)
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
-	cl := workflows.CloseSignal{Reason: *reason}
+	cl := workflows.CloseSignal{Actor: *actor, Reason: *reason}
 	if err := api.CheckClose(cl); err != nil {
 		return c.reportInvalid("close", err)
 	}
@@ -357,11 +374,24 @@ func (c *cli) optOutStore(ctx context.Context) (*store.Store, error) {
 
 // withTemporal connects to Temporal and runs f with a bounded context.
 func (c *cli) withTemporal(ctx context.Context, f func(context.Context, api.Temporal) error) error {
-	tc, err := temporalutil.Dial(ctx, c.sdkLogger(), dialWait)
-	if err != nil {
-		return err
+	var (
+		tc   api.Temporal
+		done func()
+	)
+	if c.temporal != nil {
+		t, closeT, err := c.temporal(ctx)
+		if err != nil {
+			return err
+		}
+		tc, done = t, closeT
+	} else {
+		t, err := temporalutil.Dial(ctx, c.sdkLogger(), dialWait)
+		if err != nil {
+			return err
+		}
+		tc, done = t, t.Close
 	}
-	defer tc.Close()
+	defer done()
 	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
 	defer cancel()
 	return f(ctx, tc)

@@ -25,6 +25,7 @@ import (
 	"syscall"
 	_ "time/tzdata" // validation loads IANA zones; do not depend on the host's zoneinfo
 
+	"dunning/api"
 	"dunning/internal/config"
 )
 
@@ -43,6 +44,9 @@ type cli struct {
 	getenv         func(string) string
 	// stderrIsTerminal makes import redraw its progress line often.
 	stderrIsTerminal bool
+	// temporal connects to Temporal for a command; nil dials it from the
+	// environment (tests give a fake).
+	temporal func(ctx context.Context) (api.Temporal, func(), error)
 }
 
 // usageError is a wrong command line; it exits 2 after the usage text.
@@ -69,9 +73,12 @@ commands:
   repay <loan_id> -txn T -amount 100.00 [-paid-at RFC3339] [-currency CNY]
                                        report a repayment; prints the balance after it
   status <loan_id>                     print the loan's balance snapshot
-  pause <loan_id> [-reason R] [-until RFC3339]
-  resume <loan_id> [-reason R]
-  close <loan_id> -reason R            end the loan's dunning for good
+  pause <loan_id> -reason R [-actor A] [-until RFC3339]
+  resume <loan_id> -reason R [-actor A]
+  close <loan_id> -reason R [-actor A] end the loan's dunning for good
+                                       operator actions: -actor (who: an operator id or work
+                                       email; default $DUNNING_ACTOR, else $USER) and -reason
+                                       (why) are required and kept in the ledger
   audit <loan_id> [-format json|csv]   the loan's audit timeline from PostgreSQL
   serve [-addr :8080] [-timeout 15s]   the HTTP API (see api/doc.go for its routes)
   replay [-query Q | -closed 168h] [-limit 100] [-out DIR]
@@ -85,6 +92,7 @@ environment:
                  Temporal connection (Temporal environment configuration)
   DUNNING_ENCRYPTION_KEYS
                  payload keys (id:base64key,…): the cluster's, to read and replay its loans
+  DUNNING_ACTOR  pause, resume, close: the operator, when -actor is not given
   DATABASE_URL   audit store for audit and serve
                  (default ` + config.DefaultDatabaseURL + `)
   API_TOKEN      serve: when set, every /v1 call needs "Authorization: Bearer <token>"
