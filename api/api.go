@@ -69,6 +69,9 @@ type Deps struct {
 	BrandName string
 	// Twilio authenticates Twilio's webhooks; nil answers them 503.
 	Twilio *TwilioWebhooks
+	// Reports answers the cross-loan reports GET /v1/notices and GET
+	// /v1/opt-outs; nil answers them 503. A *store.Store is one.
+	Reports ReportStore
 	// Codec, when set, is the codec server the Temporal Web UI decrypts
 	// payloads through (codec.Handler), served on /codec/.
 	Codec http.Handler
@@ -111,6 +114,8 @@ func New(deps Deps) http.Handler {
 	s.mux.HandleFunc("POST /v1/loans/{id}/reschedule", s.v1(s.reschedule))
 	s.mux.HandleFunc("GET /v1/loans/{id}/notices", s.v1(s.notices))
 	s.mux.HandleFunc("GET /v1/loans/{id}/audit", s.v1(s.audit))
+	s.mux.HandleFunc("GET /v1/notices", s.v1(s.noticesReport))
+	s.mux.HandleFunc("GET /v1/opt-outs", s.v1(s.optOutsReport))
 	s.mux.HandleFunc("POST /v1/inbound/sms", s.inboundSMS)
 	s.mux.HandleFunc("POST /v1/inbound/twilio", s.twilioInbound)
 	s.mux.HandleFunc("POST /v1/webhooks/twilio", s.twilioStatus)

@@ -205,6 +205,8 @@ func TestEveryRouteNeedsTheToken(t *testing.T) {
 		{"POST", "/v1/loans/L-1/reschedule", `{}`},
 		{"GET", "/v1/loans/L-1/notices", ""},
 		{"GET", "/v1/loans/L-1/audit", ""},
+		{"GET", "/v1/notices", ""},
+		{"GET", "/v1/opt-outs", ""},
 		{"POST", "/codec/decode", `{"payloads":[]}`},
 		{"POST", "/codec/encode", `{"payloads":[]}`},
 	}

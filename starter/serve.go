@@ -84,7 +84,7 @@ func (c *cli) cmdServe(ctx context.Context, args []string) error {
 			Temporal: tc, Store: st, Policies: reg, HasLocale: tr.Has,
 			Token: token, Logger: logger, Timeout: *timeout,
 			Delivery: st, InboundToken: c.getenv("INBOUND_TOKEN"), BrandName: config.Brand().Name,
-			Twilio: twilioWebhooks(c.getenv), Codec: codecServer,
+			Twilio: twilioWebhooks(c.getenv), Codec: codecServer, Reports: st,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -245,6 +245,26 @@ func (l *lazyStore) ApplyReceipt(ctx context.Context, r store.Receipt) (store.No
 }
 
 var _ api.DeliveryStore = (*lazyStore)(nil)
+
+// Notices implements api.ReportStore.
+func (l *lazyStore) Notices(ctx context.Context, f store.NoticeFilter) ([]store.Notice, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.Notices(ctx, f)
+}
+
+// OpenOptOuts implements api.ReportStore.
+func (l *lazyStore) OpenOptOuts(ctx context.Context, f store.OptOutFilter) ([]store.OptOutRow, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.OpenOptOuts(ctx, f)
+}
+
+var _ api.ReportStore = (*lazyStore)(nil)
 
 func (l *lazyStore) close() {
 	l.mu.Lock()
