@@ -2,10 +2,12 @@
 // Temporal (settings from the environment, see internal/temporalutil) and
 // PostgreSQL (DATABASE_URL), migrates the audit tables, registers the search
 // attributes that are missing, and polls the "dunning" task queue until
-// SIGINT or SIGTERM, then stops taking work and lets running activities end.
-// It serves Prometheus metrics on METRICS_ADDR (default 127.0.0.1:9090,
-// path /metrics; "off" disables): the Temporal SDK's, the workflows', the
-// activities' business counters and dunning_loans (see package metrics).
+// SIGINT or SIGTERM, then stops taking work and lets running activities end
+// (at most workerStopTimeout). It serves Prometheus metrics on METRICS_ADDR
+// (default 127.0.0.1:9090, path /metrics; "off" disables): the Temporal
+// SDK's, the workflows', the activities' business counters and dunning_loans
+// (see package metrics); the same address answers the probes /readyz
+// (Temporal and PostgreSQL reachable) and /healthz.
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	_ "time/tzdata" // loans name IANA zones; do not depend on the host's zoneinfo
@@ -35,6 +38,13 @@ import (
 	"dunning/templates"
 	"dunning/workflows"
 )
+
+// workerStopTimeout is how long a stopping worker lets running activities
+// finish (worker.Options.WorkerStopTimeout). All four workers stop at once,
+// so the whole shutdown takes at most this plus the metrics flush (5 s): a
+// container needs a longer grace period (docker-compose stop_grace_period,
+// Kubernetes terminationGracePeriodSeconds; deploy/helm checks it).
+const workerStopTimeout = 30 * time.Second
 
 func main() {
 	log := config.Logger()
@@ -61,7 +71,8 @@ func run(log *slog.Logger) error {
 		return err
 	}
 
-	mx, stopMetrics, err := serveMetrics(log, metricsAddr())
+	ready := &readiness{}
+	mx, stopMetrics, err := serveMetrics(log, metricsAddr(), ready)
 	if err != nil {
 		return err
 	}
@@ -100,24 +111,38 @@ func run(log *slog.Logger) error {
 
 	acts := &activities.Activities{Store: st, Senders: senders, Templates: tmpl, Brand: config.Brand(), Log: log,
 		Metrics: mx.Recorder()}
-	w := worker.New(c, workflows.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
+	w := worker.New(c, workflows.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout})
 	workflows.Register(w, acts)
 	// One worker per channel queue, each under its provider's rate limit.
+	// They stop together with the main worker, not one after another, so a
+	// shutdown takes one workerStopTimeout, not four.
+	var channelWorkers []worker.Worker
+	stopChannels := sync.OnceFunc(func() {
+		var wg sync.WaitGroup
+		for _, cw := range channelWorkers {
+			wg.Go(cw.Stop)
+		}
+		wg.Wait()
+	})
+	defer stopChannels()
 	for _, ch := range policy.AllChannels {
 		q := workflows.ChannelQueue(workflows.TaskQueue, ch)
-		cw := worker.New(c, q, worker.Options{WorkerStopTimeout: 30 * time.Second, TaskQueueActivitiesPerSecond: rates[ch]})
+		cw := worker.New(c, q, worker.Options{WorkerStopTimeout: workerStopTimeout, TaskQueueActivitiesPerSecond: rates[ch]})
 		workflows.RegisterChannel(cw, acts)
 		if err := cw.Start(); err != nil {
 			return fmt.Errorf("worker for %s: %w", q, err)
 		}
-		defer cw.Stop()
+		channelWorkers = append(channelWorkers, cw)
 		log.Info("worker polling", "task_queue", q, "activities_per_second", rates[ch])
 	}
 	log.Info("worker polling", "task_queue", workflows.TaskQueue, "temporal", opts.HostPort, "namespace", opts.Namespace)
+	ready.set(readyChecks(c, st))
 	interrupt := make(chan any)
 	go func() {
 		<-ctx.Done()
+		ready.stop()
 		close(interrupt)
+		stopChannels()
 	}()
 	if err := w.Run(interrupt); err != nil {
 		return fmt.Errorf("worker: %w", err)

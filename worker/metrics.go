@@ -29,11 +29,13 @@ func metricsAddr() string {
 
 // serveMetrics makes the worker's metrics (metrics.NewWorker) and serves
 // them on http://addr/metrics until stop is called; stop also reports the
-// SDK's last metrics. The port is bound before serveMetrics returns, so a
+// SDK's last metrics. The same address serves the probes: GET /readyz
+// (ready: Temporal and PostgreSQL answer) and GET /healthz (live: 200 while
+// the process serves). The port is bound before serveMetrics returns, so a
 // taken one stops the worker at start. addr "off" returns a nil
-// *metrics.Worker, whose methods do nothing: no endpoint, no SDK metrics, a
-// no-op Recorder.
-func serveMetrics(log *slog.Logger, addr string) (m *metrics.Worker, stop func(), err error) {
+// *metrics.Worker, whose methods do nothing: no endpoint, no probes, no SDK
+// metrics, a no-op Recorder.
+func serveMetrics(log *slog.Logger, addr string, ready http.Handler) (m *metrics.Worker, stop func(), err error) {
 	if strings.EqualFold(addr, "off") {
 		log.Info("metrics off (METRICS_ADDR=off)")
 		return nil, func() {}, nil
@@ -49,6 +51,11 @@ func serveMetrics(log *slog.Logger, addr string) (m *metrics.Worker, stop func()
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("GET /readyz", ready)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -48,7 +48,7 @@ func TestServeMetrics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs strings.Builder
-			m, stop, err := serveMetrics(slog.New(slog.NewTextHandler(&logs, nil)), tt.addr)
+			m, stop, err := serveMetrics(slog.New(slog.NewTextHandler(&logs, nil)), tt.addr, &readiness{})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one naming %s", err, tt.wantErr)
@@ -82,6 +82,18 @@ func TestServeMetrics(t *testing.T) {
 			for _, want := range []string{`dunning_opt_outs_total{channel="sms",source="keyword"} 1`, "go_goroutines "} {
 				if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
 					t.Errorf("GET %s: %d, lacks %s", url, resp.StatusCode, want)
+				}
+			}
+			// The probes share the address: not ready until the worker connects.
+			base := strings.TrimSuffix(url, "/metrics")
+			for path, code := range map[string]int{"/readyz": 503, "/healthz": 200} {
+				resp, err := http.Get(base + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != code {
+					t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, code)
 				}
 			}
 			stop()
