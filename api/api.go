@@ -123,6 +123,7 @@ func New(deps Deps) http.Handler {
 		s.mux.Handle("/codec/", deps.Codec)
 	}
 	s.mux.HandleFunc("GET /healthz", s.health)
+	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	return s
 }

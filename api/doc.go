@@ -24,6 +24,8 @@
 //	GET  /v1/loans/{id}/notices        200 list of notice attempts (empty for an unknown loan)
 //	GET  /v1/loans/{id}/audit          200 timeline JSON; ?format=csv as text/csv
 //	GET  /healthz                      200 {"status":"ok","checks":{"temporal":…,"database":…}}
+//	GET  /readyz                       200 {"status":"ok"|"degraded" (database down),"checks":…};
+//	                                   503 "unavailable" when Temporal does not answer
 //	GET  /metrics                      200 Prometheus (promhttp): http_requests_total{method,path,code},
 //	                                   loans_started_total, repayments_total, the business counters
 //	                                   the webhooks record (dunning_*), go_*, process_*; see package metrics
@@ -59,8 +61,8 @@
 //   - The reschedule's installments are checked by the workflow against the
 //     loan as it stands (currency, today, installments already paid): 422.
 //   - Every /v1 route needs "Authorization: Bearer <token>" when Deps.Token is
-//     set (compared in constant time); /healthz and /metrics stay open for
-//     probes and scrapers.
+//     set (compared in constant time); /healthz, /readyz and /metrics stay
+//     open for probes and scrapers.
 //   - Bodies are limited to 1 MiB (413) and must be sent as
 //     "Content-Type: application/json" (parameters allowed, a charset only
 //     utf-8): anything else, or a body with no Content-Type, is 415 naming

@@ -249,7 +249,40 @@ const healthTimeout = 3 * time.Second
 // health: GET /healthz. Liveness: always 200 while the process serves, with
 // Temporal's and the database's state reported beside it for readiness.
 func (s *server) health(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), min(s.Timeout, healthTimeout))
+	tc, dc := s.dependencies(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status": "ok",
+		"checks": map[string]healthCheck{"temporal": tc, "database": dc},
+	})
+}
+
+// ready: GET /readyz. Readiness: 503 when Temporal does not answer, since
+// then no loan can be started, repaid, read or steered; 200 otherwise, with
+// status "degraded" when only the database is down. A database outage is
+// reported but keeps the API in service: loans and repayments need Temporal
+// only, and taking every replica out of its Service would refuse them too
+// (notices, audit and webhooks answer 503 with Retry-After meanwhile). A
+// wrong DATABASE_URL is caught before a rollout by the migration Job.
+func (s *server) ready(w http.ResponseWriter, r *http.Request) {
+	tc, dc := s.dependencies(r.Context())
+	status, code := "ok", http.StatusOK
+	switch {
+	case tc.Status != "ok":
+		status, code = "unavailable", http.StatusServiceUnavailable
+	case dc.Status == "error":
+		status = "degraded"
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, code, map[string]any{
+		"status": status,
+		"checks": map[string]healthCheck{"temporal": tc, "database": dc},
+	})
+}
+
+// dependencies checks Temporal and the database at once, within
+// healthTimeout.
+func (s *server) dependencies(ctx context.Context) (temporal, database healthCheck) {
+	ctx, cancel := context.WithTimeout(ctx, min(s.Timeout, healthTimeout))
 	defer cancel()
 	check := func(f func() error) healthCheck {
 		start := time.Now()
@@ -274,10 +307,7 @@ func (s *server) health(w http.ResponseWriter, r *http.Request) {
 		dc = healthCheck{Status: "not configured"}
 	}
 	wg.Wait()
-	writeJSON(w, http.StatusOK, map[string]any{
-		"status": "ok",
-		"checks": map[string]healthCheck{"temporal": tc, "database": dc},
-	})
+	return tc, dc
 }
 
 // fail answers an error from a Temporal operation: 422 rejected, 404 unknown
