@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/client"
 
 	"dunning/api"
 	"dunning/internal/temporalutil"
@@ -315,7 +316,11 @@ func refused(c *cli, loanID, what string, err error) bool {
 	return true
 }
 
-// cmdAudit: audit <loan_id> [-format json|csv].
+// cmdAudit: audit <loan_id> [-format json|csv]. The same export as GET
+// /v1/loans/{id}/audit (api.ExportAudit): ledger, notices and the workflow
+// history of every run. Without PostgreSQL it fails; without Temporal (down,
+// or past its retention) it prints the ledger and notices, says on stderr
+// that the history part is missing, and succeeds.
 func (c *cli) cmdAudit(ctx context.Context, args []string) error {
 	fs := c.flags("audit")
 	format := fs.String("format", "json", "json or csv")
@@ -333,19 +338,31 @@ func (c *cli) cmdAudit(ctx context.Context, args []string) error {
 		return fmt.Errorf("audit store (DATABASE_URL): %w", err)
 	}
 	defer st.Close()
-	entries, err := st.Timeline(ctx, pos[0])
+	// A lazy client: it connects on the first history read, so an
+	// unreachable Temporal costs the export its history part, not the
+	// export (api.ExportAudit bounds that read).
+	opts, err := temporalutil.Options(c.sdkLogger())
 	if err != nil {
 		return err
 	}
-	if *format == "csv" {
-		return store.WriteTimelineCSV(c.stdout, entries)
-	}
-	if entries == nil {
-		entries = []store.TimelineEntry{}
-	}
-	b, err := json.MarshalIndent(entries, "", "  ")
+	tc, err := client.NewLazyClient(opts)
 	if err != nil {
-		return fmt.Errorf("encode timeline: %w", err)
+		return fmt.Errorf("temporal client for %s: %w", opts.HostPort, err)
+	}
+	defer tc.Close()
+	a, err := api.ExportAudit(ctx, st, tc, pos[0])
+	if err != nil {
+		return err
+	}
+	if a.History != api.HistoryComplete {
+		fmt.Fprintf(c.stderr, "workflow history %s: %s\n", a.History, a.HistoryNote)
+	}
+	if *format == "csv" {
+		return api.WriteAuditCSV(c.stdout, a)
+	}
+	b, err := json.MarshalIndent(a, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode audit: %w", err)
 	}
 	_, err = fmt.Fprintf(c.stdout, "%s\n", b)
 	return err

@@ -79,7 +79,8 @@ commands:
                                        operator actions: -actor (who: an operator id or work
                                        email; default $DUNNING_ACTOR, else $USER) and -reason
                                        (why) are required and kept in the ledger
-  audit <loan_id> [-format json|csv]   the loan's audit timeline from PostgreSQL
+  audit <loan_id> [-format json|csv]   the loan's ledger, notices and workflow history in time
+                                       order (DATABASE_URL; Temporal for the history part)
   serve [-addr :8080] [-timeout 15s]   the HTTP API (see api/doc.go for its routes)
   replay [-query Q | -closed 168h] [-limit 100] [-out DIR]
   replay -dir DIR                      replay running loans' histories (downloaded, or saved
