@@ -119,7 +119,7 @@ Try:
   curl -s $api/v1/loans/L-DEMO-08 | jq .
   curl -s $api/v1/loans/L-DEMO-08/notices | jq '.[] | {template, channel, status, body}'
   curl -s -X POST $api/v1/loans/L-DEMO-06/repayments -H 'Content-Type: application/json' -d '{"txn_id":"T-1","amount":"300.00"}' | jq .state
-  curl -s -X POST $api/v1/loans/L-DEMO-09/pause -H 'Content-Type: application/json' -d '{"reason":"hardship review"}'
+  curl -s -X POST $api/v1/loans/L-DEMO-09/pause -H 'Content-Type: application/json' -d '{"actor":"demo.operator","reason":"hardship review"}'
   curl -s "$api/v1/loans/L-DEMO-10/audit?format=csv"
 
 Sent notices: the [worker] lines below (masked), the notices table
