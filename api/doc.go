@@ -22,7 +22,7 @@
 //	PUT  /v1/loans/{id}/contact        workflows.ContactUpdate {actor, reason, name?, …}: 200; 400; 404; 409; 422
 //	POST /v1/loans/{id}/reschedule     workflows.RescheduleSignal {actor, reason, installments}: 200; 400; 404; 409; 422
 //	GET  /v1/loans/{id}/notices        200 list of notice attempts (empty for an unknown loan)
-//	GET  /v1/loans/{id}/audit          200 timeline JSON; ?format=csv as text/csv
+//	GET  /v1/loans/{id}/audit          200 audit export JSON (ledger, notices, history); ?format=csv as text/csv
 //	GET  /healthz                      200 {"status":"ok","checks":{"temporal":…,"database":…}}
 //	GET  /readyz                       200 {"status":"ok"|"degraded" (database down),"checks":…};
 //	                                   503 "unavailable" when Temporal does not answer

@@ -163,9 +163,9 @@ func TestLoanOverHTTP(t *testing.T) {
 	if kinds["penalty_posted"] == 0 {
 		t.Errorf("no penalty_posted row: %v", kinds)
 	}
-	var timeline []map[string]any
-	if code := call(t, srv, "GET", "/v1/loans/"+l.LoanID+"/audit", nil, &timeline); code != http.StatusOK || len(timeline) < len(ledger) {
-		t.Errorf("audit: %d, %d entries", code, len(timeline))
+	var audit api.Audit
+	if code := call(t, srv, "GET", "/v1/loans/"+l.LoanID+"/audit", nil, &audit); code != http.StatusOK || len(audit.Entries) < len(ledger) {
+		t.Errorf("audit: %d, %d entries", code, len(audit.Entries))
 	}
 	s.recordHistory(workflows.WorkflowID(l.LoanID), started["run_id"], "http-partial-duplicate-full")
 }
