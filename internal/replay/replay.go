@@ -12,6 +12,7 @@ package replay
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"dunning/codec"
 	"dunning/workflows"
 )
 
@@ -66,7 +68,8 @@ func (r Result) OK() bool { return r.Err == nil }
 
 // Replayer replays loan histories.
 type Replayer struct {
-	r worker.WorkflowReplayer
+	r  worker.WorkflowReplayer
+	dc converter.DataConverter
 }
 
 // quiet is the replayer's logger: a failure is returned, with its reason,
@@ -83,13 +86,36 @@ func New(dc converter.DataConverter) (*Replayer, error) {
 		return nil, fmt.Errorf("workflow replayer: %w", err)
 	}
 	workflows.RegisterWorkflow(r)
-	return &Replayer{r: r}, nil
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	return &Replayer{r: r, dc: dc}, nil
 }
 
 // Replay replays one history. exec names the run it came from, when known
 // (the workflow sees its own id and run id as they were).
 func (p *Replayer) Replay(h *historypb.History, exec workflow.Execution) error {
+	if err := p.readable(h); err != nil {
+		return err
+	}
 	return p.r.ReplayWorkflowHistoryWithOptions(quiet, h, worker.ReplayWorkflowHistoryOptions{OriginalExecution: exec})
+}
+
+// readable checks that the run's input can be decoded. The replayer itself
+// reports an input it cannot read (an encrypted history replayed without
+// its keys) as an unrelated nondeterminism error.
+func (p *Replayer) readable(h *historypb.History) error {
+	if len(h.GetEvents()) == 0 {
+		return nil // the replayer says what is wrong with it
+	}
+	started := h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
+	for _, pl := range started.GetInput().GetPayloads() {
+		var v json.RawMessage
+		if err := p.dc.FromPayload(pl, &v); err != nil {
+			return fmt.Errorf("cannot read the run's input (%w): an encrypted history replays only with the keys it was written with (%s)", err, codec.EnvVar)
+		}
+	}
+	return nil
 }
 
 // Cluster lists the runs query matches (at most limit, in the order

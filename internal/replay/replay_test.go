@@ -94,3 +94,14 @@ func TestQueries(t *testing.T) {
 		t.Errorf("QueryWithClosed = %s", q)
 	}
 }
+
+// An empty history is a FAIL with the replayer's reason, not a panic.
+func TestEmptyHistoryFails(t *testing.T) {
+	p, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Replay(&historypb.History{}, workflow.Execution{}); err == nil {
+		t.Error("an empty history replayed")
+	}
+}
