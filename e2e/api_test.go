@@ -186,6 +186,8 @@ func TestOperatorActionsOverHTTP(t *testing.T) {
 		t.Fatalf("start: %d", code)
 	}
 	path := "/v1/loans/" + l.LoanID
+	// Every action says who takes it and why (issue 8).
+	const operator = "li.wei@lender.cn"
 	type answer struct {
 		State           string `json:"state"`
 		ScheduleVersion int    `json:"schedule_version"`
@@ -198,20 +200,23 @@ func TestOperatorActionsOverHTTP(t *testing.T) {
 		code               int
 		state, field       string
 	}{
-		{"resume a loan not paused", "POST", "/resume", map[string]string{"reason": "x"}, http.StatusConflict, "", ""},
-		{"pause", "POST", "/pause", map[string]string{"reason": "hardship review"}, http.StatusOK, policy.StatePaused, ""},
-		{"resume", "POST", "/resume", map[string]string{"reason": "done"}, http.StatusOK, policy.StateOverdue, ""},
-		{"opt out of push", "PUT", "/contact", map[string]any{"opt_outs": []string{"push"}}, http.StatusOK, policy.StateOverdue, ""},
-		{"bad phone (API)", "PUT", "/contact", map[string]any{"phone": "not-a-phone"}, http.StatusBadRequest, "", "phone"},
-		{"reschedule into the past (workflow)", "POST", "/reschedule", map[string]any{"reason": "x", "installments": []map[string]any{
+		{"resume a loan not paused", "POST", "/resume", map[string]string{"actor": operator, "reason": "x"}, http.StatusConflict, "", ""},
+		{"pause without actor", "POST", "/pause", map[string]string{"reason": "hardship review"}, http.StatusBadRequest, "", "actor"},
+		{"pause without reason", "POST", "/pause", map[string]string{"actor": operator}, http.StatusBadRequest, "", "reason"},
+		{"pause", "POST", "/pause", map[string]string{"actor": operator, "reason": "hardship review"}, http.StatusOK, policy.StatePaused, ""},
+		{"resume", "POST", "/resume", map[string]string{"actor": operator, "reason": "review done"}, http.StatusOK, policy.StateOverdue, ""},
+		{"opt out of push", "PUT", "/contact", map[string]any{"actor": operator, "reason": "customer asked", "opt_outs": []string{"push"}},
+			http.StatusOK, policy.StateOverdue, ""},
+		{"bad phone (API)", "PUT", "/contact", map[string]any{"actor": operator, "reason": "x", "phone": "not-a-phone"}, http.StatusBadRequest, "", "phone"},
+		{"reschedule into the past (workflow)", "POST", "/reschedule", map[string]any{"actor": operator, "reason": "x", "installments": []map[string]any{
 			{"seq": 3, "due_date": policy.LocalDate(time.Now(), time.UTC).AddDays(-2).String(), "principal": "1.00", "interest": "0.00", "fee": "0.00"}}},
 			http.StatusUnprocessableEntity, "", "installments[0].due_date"},
-		{"reschedule", "POST", "/reschedule", map[string]any{"reason": "extension", "installments": []map[string]any{
+		{"reschedule", "POST", "/reschedule", map[string]any{"actor": operator, "reason": "extension", "installments": []map[string]any{
 			{"seq": 3, "due_date": policy.LocalDate(time.Now(), time.UTC).AddDays(40).String(), "principal": "2000.00", "interest": "10.00", "fee": "0.00"}}},
 			http.StatusOK, policy.StateCurrent, ""},
-		{"close without reason", "POST", "/close", map[string]string{}, http.StatusBadRequest, "", "reason"},
-		{"close", "POST", "/close", map[string]string{"reason": "sold"}, http.StatusOK, policy.StateClosed, ""},
-		{"close again", "POST", "/close", map[string]string{"reason": "sold"}, http.StatusConflict, "", ""},
+		{"close without reason", "POST", "/close", map[string]string{"actor": operator}, http.StatusBadRequest, "", "reason"},
+		{"close", "POST", "/close", map[string]string{"actor": operator, "reason": "sold to agency"}, http.StatusOK, policy.StateClosed, ""},
+		{"close again", "POST", "/close", map[string]string{"actor": operator, "reason": "sold"}, http.StatusConflict, "", ""},
 	} {
 		var got answer
 		code := call(t, srv, c.method, path+c.path, c.body, &got)
@@ -223,6 +228,26 @@ func TestOperatorActionsOverHTTP(t *testing.T) {
 		}
 		if c.field != "" && (len(got.Fields) == 0 || got.Fields[0].Field != c.field) {
 			t.Errorf("%s: fields %+v, want %s", c.name, got.Fields, c.field)
+		}
+		if c.name == "resume" {
+			// The Web UI's path: a signal without an actor is refused and
+			// audited, and changes nothing.
+			if err := s.c.SignalWorkflow(context.Background(), workflows.WorkflowID(l.LoanID), "", workflows.SignalPause,
+				workflows.PauseSignal{Reason: "sent from the Web UI"}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 20*time.Second, "the signal without an actor audited", func() (bool, string) {
+				rows, err := s.store.LedgerByLoan(context.Background(), l.LoanID)
+				if err != nil {
+					return false, err.Error()
+				}
+				for _, r := range rows {
+					if r.Kind == store.KindSignalRejected {
+						return true, ""
+					}
+				}
+				return false, fmt.Sprintf("%d ledger rows, none signal_rejected", len(rows))
+			})
 		}
 	}
 	run := s.c.GetWorkflow(context.Background(), workflows.WorkflowID(l.LoanID), started["run_id"])
@@ -246,8 +271,38 @@ func TestOperatorActionsOverHTTP(t *testing.T) {
 			t.Errorf("ledger %s rows = %d, want 1 (%v)", k, kinds[k], kinds)
 		}
 	}
-	if kinds[store.KindSignalRejected] != 0 {
-		t.Errorf("refused updates left %d rows", kinds[store.KindSignalRejected])
+	// Refused updates left nothing; the signal without an actor one row.
+	if kinds[store.KindSignalRejected] != 1 {
+		t.Errorf("%d signal_rejected rows, want 1 (the signal without an actor)", kinds[store.KindSignalRejected])
+	}
+	// Who and why, in the ledger and in the audit export.
+	want := map[string]string{store.KindPaused: "hardship review", store.KindResumed: "review done",
+		store.KindContactUpdated: "customer asked", store.KindRescheduled: "extension", store.KindClosed: "sold to agency"}
+	var audit api.Audit
+	if code := call(t, srv, "GET", path+"/audit", nil, &audit); code != http.StatusOK {
+		t.Fatalf("audit: %d", code)
+	}
+	shown := map[string]bool{}
+	for _, e := range audit.Entries {
+		if e.Source != store.SourceLedger {
+			continue
+		}
+		var d struct{ Actor, Reason, Signal string }
+		if err := json.Unmarshal(e.Detail, &d); err != nil {
+			t.Fatalf("%s detail %s: %v", e.Kind, e.Detail, err)
+		}
+		if reason, ok := want[e.Kind]; ok {
+			shown[e.Kind] = true
+			if d.Actor != operator || d.Reason != reason {
+				t.Errorf("audit %s: actor %q reason %q, want %s and %q", e.Kind, d.Actor, d.Reason, operator, reason)
+			}
+		}
+		if e.Kind == store.KindSignalRejected && (d.Signal != workflows.SignalPause || d.Actor != "" || !strings.Contains(d.Reason, "actor")) {
+			t.Errorf("signal_rejected detail %s, want the pause refused for its actor", e.Detail)
+		}
+	}
+	if len(shown) != len(want) {
+		t.Errorf("the audit shows who and why for %v, want %d kinds", shown, len(want))
 	}
 	s.recordHistory(workflows.WorkflowID(l.LoanID), started["run_id"], "http-operator-updates")
 }

@@ -122,7 +122,7 @@ func TestHistoryHoldsNoPersonalData(t *testing.T) {
 	if !bytes.Contains(out.Payloads[0].Data, []byte(l.Customer.ID)) || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:8233" {
 		t.Errorf("decoded input lacks the customer id, or no CORS for the UI: %q", resp.Header.Get("Access-Control-Allow-Origin"))
 	}
-	if err := enc.SignalWorkflow(context.Background(), workflows.WorkflowID(l.LoanID), "", workflows.SignalClose, workflows.CloseSignal{Reason: "test over"}); err != nil {
+	if err := enc.SignalWorkflow(context.Background(), workflows.WorkflowID(l.LoanID), "", workflows.SignalClose, workflows.CloseSignal{Actor: testActor, Reason: "test over"}); err != nil {
 		t.Fatal(err)
 	}
 }

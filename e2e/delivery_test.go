@@ -94,7 +94,7 @@ func TestStopReplyOptsTheNumberOut(t *testing.T) {
 		})
 	}
 	for _, id := range []string{a, b, c} {
-		if err := s.c.SignalWorkflow(context.Background(), workflows.WorkflowID(id), "", workflows.SignalClose, workflows.CloseSignal{Reason: "test over"}); err != nil {
+		if err := s.c.SignalWorkflow(context.Background(), workflows.WorkflowID(id), "", workflows.SignalClose, workflows.CloseSignal{Actor: testActor, Reason: "test over"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -172,7 +172,7 @@ func TestSettledInstallmentContinuesAsNew(t *testing.T) {
 	if after.NoticesSent < 2 {
 		t.Errorf("second run counts %d notices sent", after.NoticesSent)
 	}
-	if err := s.c.SignalWorkflow(context.Background(), workflows.WorkflowID(l.LoanID), "", workflows.SignalClose, workflows.CloseSignal{Reason: "test over"}); err != nil {
+	if err := s.c.SignalWorkflow(context.Background(), workflows.WorkflowID(l.LoanID), "", workflows.SignalClose, workflows.CloseSignal{Actor: testActor, Reason: "test over"}); err != nil {
 		t.Fatal(err)
 	}
 	s.recordHistory(workflows.WorkflowID(l.LoanID), first.GetRunID(), "settled-continue-as-new")

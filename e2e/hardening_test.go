@@ -90,11 +90,11 @@ func TestMessagesDuringTheFinalLedgerWrite(t *testing.T) {
 		}
 		once.Do(func() {
 			id := workflows.WorkflowID(l.LoanID)
-			if err := s.c.SignalWorkflow(context.Background(), id, "", workflows.SignalPause, workflows.PauseSignal{Reason: "late"}); err != nil {
+			if err := s.c.SignalWorkflow(context.Background(), id, "", workflows.SignalPause, workflows.PauseSignal{Actor: testActor, Reason: "late"}); err != nil {
 				t.Errorf("signal: %v", err)
 			}
 			go func() {
-				_, err := api.Update(context.Background(), s.c, l.LoanID, workflows.UpdateContact, "", workflows.ContactUpdate{Name: "王芳"})
+				_, err := api.Update(context.Background(), s.c, l.LoanID, workflows.UpdateContact, "", workflows.ContactUpdate{Actor: testActor, Reason: "customer called", Name: "王芳"})
 				updateErr <- err
 			}()
 			time.Sleep(time.Second) // both reach the server while this activity runs
@@ -202,7 +202,8 @@ func TestLargestLoanStaysFarBelowTemporalLimits(t *testing.T) {
 			})
 		}
 	}
-	contact := map[string]any{"name": strings.Repeat("芳", policy.MaxNameLen), "push_token": strings.Repeat("u", policy.MaxPushTokenLen)}
+	contact := map[string]any{"actor": strings.Repeat("a", policy.MaxActorLen), "reason": strings.Repeat("理", policy.MaxReasonLen),
+		"name": strings.Repeat("芳", policy.MaxNameLen), "push_token": strings.Repeat("u", policy.MaxPushTokenLen)}
 	if code := call(t, srv, "PUT", path+"/contact", contact, nil); code != http.StatusOK {
 		t.Fatalf("contact: %d", code)
 	}
@@ -213,7 +214,7 @@ func TestLargestLoanStaysFarBelowTemporalLimits(t *testing.T) {
 	if len(raw) > limit {
 		t.Errorf("status answer %d bytes, over %d", len(raw), limit)
 	}
-	if code := call(t, srv, "POST", path+"/close", map[string]string{"reason": "test over"}, nil); code != http.StatusOK {
+	if code := call(t, srv, "POST", path+"/close", map[string]string{"actor": testActor, "reason": "test over"}, nil); code != http.StatusOK {
 		t.Fatalf("close: %d", code)
 	}
 	// Every run of the loan: no event near the limit.
@@ -281,9 +282,9 @@ func TestPenaltyAccrualWithSignals(t *testing.T) {
 		name string
 		arg  any
 	}{
-		{workflows.SignalPause, workflows.PauseSignal{Reason: "dispute"}},
-		{workflows.SignalResume, workflows.ResumeSignal{Reason: "resolved"}},
-		{workflows.SignalResume, workflows.ResumeSignal{Reason: "not paused any more"}},
+		{workflows.SignalPause, workflows.PauseSignal{Actor: testActor, Reason: "dispute"}},
+		{workflows.SignalResume, workflows.ResumeSignal{Actor: testActor, Reason: "resolved"}},
+		{workflows.SignalResume, workflows.ResumeSignal{Actor: testActor, Reason: "not paused any more"}},
 	} {
 		if err := s.c.SignalWorkflow(ctx, id, "", sig.name, sig.arg); err != nil {
 			t.Fatal(err)
@@ -296,7 +297,7 @@ func TestPenaltyAccrualWithSignals(t *testing.T) {
 		k := s.kinds(l.LoanID)
 		return k[store.KindPaused] == 1 && k[store.KindResumed] == 1 && k[store.KindSignalRejected] == 1, fmt.Sprint(k)
 	})
-	if err := s.c.SignalWorkflow(ctx, id, "", workflows.SignalClose, workflows.CloseSignal{Reason: "test over"}); err != nil {
+	if err := s.c.SignalWorkflow(ctx, id, "", workflows.SignalClose, workflows.CloseSignal{Actor: testActor, Reason: "test over"}); err != nil {
 		t.Fatal(err)
 	}
 	var final policy.Snapshot
@@ -329,7 +330,7 @@ func TestChargeOffOnTheServer(t *testing.T) {
 	if snap.State != policy.StateChargedOff {
 		t.Errorf("after recovery: %s", snap.State)
 	}
-	if err := s.c.SignalWorkflow(context.Background(), id, "", workflows.SignalClose, workflows.CloseSignal{Reason: "sold to agency"}); err != nil {
+	if err := s.c.SignalWorkflow(context.Background(), id, "", workflows.SignalClose, workflows.CloseSignal{Actor: testActor, Reason: "sold to agency"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := run.Get(context.Background(), nil); err != nil {
@@ -355,13 +356,13 @@ func TestContinueAsNewWithMessagesInFlight(t *testing.T) {
 	if _, err := s.repay(l.LoanID, "TXN-1", "1045.00"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.c.SignalWorkflow(ctx, id, "", workflows.SignalUpdateContact, workflows.ContactUpdate{Email: "new@example.cn"}); err != nil {
+	if err := s.c.SignalWorkflow(ctx, id, "", workflows.SignalUpdateContact, workflows.ContactUpdate{Actor: testActor, Reason: "customer called", Email: "new@example.cn"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := api.Update(ctx, s.c, l.LoanID, workflows.UpdatePause, "", workflows.PauseSignal{Reason: "hardship"}); err != nil {
+	if _, err := api.Update(ctx, s.c, l.LoanID, workflows.UpdatePause, "", workflows.PauseSignal{Actor: testActor, Reason: "hardship"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.c.SignalWorkflow(ctx, id, "", workflows.SignalClose, workflows.CloseSignal{Reason: "test over"}); err != nil {
+	if err := s.c.SignalWorkflow(ctx, id, "", workflows.SignalClose, workflows.CloseSignal{Actor: testActor, Reason: "test over"}); err != nil {
 		t.Fatal(err)
 	}
 	final := s.c.GetWorkflow(ctx, id, "")

@@ -22,6 +22,10 @@ import (
 
 var quiet = testenv.Quiet
 
+// testActor is the operator of the e2e tests' actions (every operator action
+// names who takes it).
+const testActor = "ops.e2e@lender.example"
+
 // stack is one test's Temporal client, database and provider sink.
 type stack struct {
 	t     *testing.T
@@ -55,7 +59,7 @@ func (s *stack) workerQueue() string {
 func (s *stack) closeLoan(loanID string) {
 	s.t.Helper()
 	if err := s.c.SignalWorkflow(context.Background(), workflows.WorkflowID(loanID), "", workflows.SignalClose,
-		workflows.CloseSignal{Reason: "test over"}); err != nil {
+		workflows.CloseSignal{Actor: testActor, Reason: "test over"}); err != nil {
 		s.t.Fatal(err)
 	}
 }

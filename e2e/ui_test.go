@@ -230,7 +230,7 @@ func closeLoans(t *testing.T, s *stack, loanIDs ...string) {
 	for _, id := range loanIDs {
 		wid := workflows.WorkflowID(id)
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		err := s.c.SignalWorkflow(ctx, wid, "", workflows.SignalClose, workflows.CloseSignal{Reason: "test over"})
+		err := s.c.SignalWorkflow(ctx, wid, "", workflows.SignalClose, workflows.CloseSignal{Actor: testActor, Reason: "test over"})
 		if err == nil {
 			err = s.c.GetWorkflow(ctx, wid, "").Get(ctx, nil)
 		}
@@ -280,7 +280,7 @@ func TestWebUIDecryptsThroughTheCodecServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = enc.SignalWorkflow(context.Background(), workflows.WorkflowID(l.LoanID), "", workflows.SignalClose, workflows.CloseSignal{Reason: "test over"})
+		_ = enc.SignalWorkflow(context.Background(), workflows.WorkflowID(l.LoanID), "", workflows.SignalClose, workflows.CloseSignal{Actor: testActor, Reason: "test over"})
 	})
 
 	b := browser(t)
