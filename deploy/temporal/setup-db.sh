@@ -4,12 +4,14 @@
 # runs it once (service temporal-setup-db) before the server starts; it is
 # safe to run again: existing databases are kept and schemas are updated in
 # place. temporal-sql-tool reads the password from SQL_PASSWORD.
+# TEMPORAL_SCHEMA_DIR points elsewhere than the image's schemas (to run it
+# outside the image: the server module's schema/postgresql/v12).
 set -eu
 : "${POSTGRES_SEEDS:?POSTGRES_SEEDS is required}"
 : "${POSTGRES_USER:?POSTGRES_USER is required}"
 : "${SQL_PASSWORD:?SQL_PASSWORD is required}"
 port=${DB_PORT:-5432}
-schema=/etc/temporal/schema/postgresql/v12
+schema=${TEMPORAL_SCHEMA_DIR:-/etc/temporal/schema/postgresql/v12}
 
 sql() {
   temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "$port" -u "$POSTGRES_USER" "$@"
