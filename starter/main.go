@@ -27,6 +27,7 @@ import (
 
 	"dunning/api"
 	"dunning/internal/config"
+	"dunning/internal/logmask"
 )
 
 // Exit codes.
@@ -82,6 +83,8 @@ commands:
   audit <loan_id> [-format json|csv]   the loan's ledger, notices and workflow history in time
                                        order (DATABASE_URL; Temporal for the history part)
   serve [-addr :8080] [-timeout 15s]   the HTTP API (see api/doc.go for its routes)
+  migrate [-timeout 5m]                create the audit database if missing and apply its
+                                       migrations, then exit (before a deployment's rollout)
   replay [-query Q | -closed 168h] [-limit 100] [-out DIR]
   replay -dir DIR                      replay running loans' histories (downloaded, or saved
                                        by -out) against this build's workflow code: OK or
@@ -122,16 +125,17 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	commands := map[string]func(context.Context, []string) error{
-		"start":  c.cmdStart,
-		"import": c.cmdImport,
-		"repay":  c.cmdRepay,
-		"status": c.cmdStatus,
-		"pause":  c.cmdPause,
-		"resume": c.cmdResume,
-		"close":  c.cmdClose,
-		"audit":  c.cmdAudit,
-		"serve":  c.cmdServe,
-		"replay": c.cmdReplay,
+		"start":   c.cmdStart,
+		"import":  c.cmdImport,
+		"repay":   c.cmdRepay,
+		"status":  c.cmdStatus,
+		"pause":   c.cmdPause,
+		"resume":  c.cmdResume,
+		"close":   c.cmdClose,
+		"audit":   c.cmdAudit,
+		"serve":   c.cmdServe,
+		"migrate": c.cmdMigrate,
+		"replay":  c.cmdReplay,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -156,7 +160,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 // sdkLogger is the Temporal SDK's logger: warnings and errors only, so CLI
 // output stays readable.
 func (c *cli) sdkLogger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return logmask.Logger(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // databaseURL is DATABASE_URL or the dev default.
