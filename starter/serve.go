@@ -40,6 +40,9 @@ func (c *cli) cmdServe(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := config.Logger()
+	if err := temporalutil.RequireEncryption(c.getenv); err != nil {
+		return err
+	}
 
 	reg, err := policy.LoadDir(policies.FS)
 	if err != nil {

@@ -55,3 +55,16 @@ func TestCodecHandlerToken(t *testing.T) {
 		})
 	}
 }
+
+// TestServeRefusesPlainPayloads: the API does not start without encryption
+// keys unless plain payloads are chosen, and says how to fix it.
+func TestServeRefusesPlainPayloads(t *testing.T) {
+	var stderr strings.Builder
+	c := &cli{stdin: strings.NewReader(""), stdout: &strings.Builder{}, stderr: &stderr, getenv: func(string) string { return "" }}
+	if code := c.run(t.Context(), []string{"serve", "-addr", "127.0.0.1:0"}); code == exitOK {
+		t.Fatal("serve started without DUNNING_ENCRYPTION_KEYS")
+	}
+	if !strings.Contains(stderr.String(), "DUNNING_ENCRYPTION_KEYS is not set") {
+		t.Errorf("stderr %q", stderr.String())
+	}
+}

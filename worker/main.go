@@ -59,6 +59,9 @@ func run(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if err := temporalutil.RequireEncryption(os.Getenv); err != nil {
+		return err
+	}
 	// Delivery first: a worker whose providers are not configured would run
 	// loans whose notices fail for hours. Refuse to start, naming the variables.
 	sink := &channels.DevSink{Logger: log.With("component", "devsink")}
@@ -69,6 +72,13 @@ func run(log *slog.Logger) error {
 	rates, err := channelRates(os.Getenv)
 	if err != nil {
 		return err
+	}
+	cacheSize, err := workflowCacheSize(os.Getenv)
+	if err != nil {
+		return err
+	}
+	if cacheSize > 0 {
+		worker.SetStickyWorkflowCacheSize(cacheSize)
 	}
 
 	ready := &readiness{}
@@ -149,6 +159,24 @@ func run(log *slog.Logger) error {
 	}
 	log.Info("worker stopped cleanly")
 	return nil
+}
+
+// workflowCacheSize is WORKFLOW_CACHE_SIZE: how many loans' workflows the
+// worker keeps in memory between their tasks (the SDK's sticky cache; 0 or
+// unset: the SDK's default, 10,000). Each cached loan holds about 90 KB
+// (measured: docs/PRODUCTION.md), so the cache, not the number of loans,
+// bounds a worker's memory. A loan evicted from it replays its history on
+// its next wake-up, which for loans that sleep for days costs little.
+func workflowCacheSize(getenv func(string) string) (int, error) {
+	v := strings.TrimSpace(getenv("WORKFLOW_CACHE_SIZE"))
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("WORKFLOW_CACHE_SIZE=%q: want a number of workflows, 0 for the SDK's default", v)
+	}
+	return n, nil
 }
 
 // Default sends per second of each channel's queue (SMS_RATE, EMAIL_RATE,

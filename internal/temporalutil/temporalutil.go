@@ -68,6 +68,25 @@ func Codec(getenv func(string) string) (*codec.Codec, error) {
 	return codec.New(keys)
 }
 
+// PlaintextEnvVar, set to 1, lets a worker or API run without
+// DUNNING_ENCRYPTION_KEYS: Temporal then stores loans' input and state,
+// borrowers' names, phones and emails among them, in plain JSON.
+const PlaintextEnvVar = "DUNNING_PLAINTEXT_PAYLOADS"
+
+// RequireEncryption refuses to run a long-lived process (the worker, the
+// API) without payload encryption keys, unless PlaintextEnvVar is 1: personal
+// data in plain text in Temporal's history is the mistake nobody notices
+// until an audit, so it must be chosen out loud. CLI commands run with
+// whatever the environment says (they read what the worker wrote).
+func RequireEncryption(getenv func(string) string) error {
+	if getenv(codec.EnvVar) != "" || getenv(PlaintextEnvVar) == "1" {
+		return nil
+	}
+	return fmt.Errorf("%s is not set: Temporal would store borrowers' names, phones and emails in plain text. "+
+		"Set it (id:base64key, 32 bytes; make run creates a development key in .data/encryption.key), "+
+		"or set %s=1 to accept plain payloads", codec.EnvVar, PlaintextEnvVar)
+}
+
 // Dial connects to Temporal, retrying for up to wait so a worker started
 // beside a dev server that is still booting does not give up at once. Each
 // of with edits the options from the environment before the dial (the
