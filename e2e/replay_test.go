@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"dunning/codec"
+	"dunning/internal/demo"
 	"dunning/internal/replay"
 	"dunning/internal/testenv"
 	"dunning/policy"
@@ -33,7 +34,9 @@ func (s *stack) startSending(c client.Client, queue string, n int) []string {
 	s.t.Helper()
 	var ids []string
 	for i := range n {
-		l := overdueLoan(s.t, 8+i)
+		// A customer each: the caps count notices per address across loans.
+		l := overdueLoan(s.t, 8)
+		l.Customer = demo.Loan(40+i, 8, 1, "1000.00", policy.LocalDate(time.Now(), time.UTC), l.Customer.TimeZone).Customer
 		if _, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 			ID: workflows.WorkflowID(l.LoanID), TaskQueue: queue,
 		}, workflows.WorkflowType, workflows.Input{Loan: l, Policy: policy.Default()}); err != nil {
@@ -43,12 +46,14 @@ func (s *stack) startSending(c client.Client, queue string, n int) []string {
 	}
 	for _, id := range ids {
 		eventually(s.t, 30*time.Second, "loan "+id+" sends its catch-up notice", func() (bool, string) {
+			var seen []string
 			for _, nt := range s.notices(id) {
 				if nt.Status == store.NoticeSent {
 					return true, ""
 				}
+				seen = append(seen, nt.Template+"/"+nt.Channel+" "+string(nt.Status)+" "+nt.Reason)
 			}
-			return false, sentTemplates(s.notices(id))
+			return false, strings.Join(seen, "; ")
 		})
 	}
 	eventually(s.t, 20*time.Second, "visibility lists the loans", func() (bool, string) {
