@@ -15,8 +15,15 @@ if [ -x "$bin" ] && [ "$bin" -nt tools/helm/go.mod ] && [ "$bin" -nt tools/helm/
   exit 0
 fi
 version=$(awk '$1 == "helm.sh/helm/v3" { print $2 }' tools/helm/go.mod)
+# As Helm's Makefile does: the Kubernetes version Helm assumes without a
+# cluster (helm template, helm lint) is that of its client-go, v0.X -> 1.X.
+k8s_minor=$(awk '$1 == "k8s.io/client-go" { split($2, v, "."); print v[2] }' tools/helm/go.mod)
+[ -n "$version" ] && [ -n "$k8s_minor" ] || { echo "helm: no helm or client-go version in tools/helm/go.mod" >&2; exit 1; }
+ldflags="-X helm.sh/helm/v3/internal/version.version=$version"
+for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+  ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$k8s_minor"
+done
 mkdir -p .bin
 echo "helm: building $version from tools/helm/go.mod (first time: several minutes)" >&2
-(cd tools/helm && go build -trimpath -ldflags "-X helm.sh/helm/v3/internal/version.version=$version" \
-  -o ../../$bin.new helm.sh/helm/v3/cmd/helm)
+(cd tools/helm && go build -trimpath -ldflags "$ldflags" -o ../../$bin.new helm.sh/helm/v3/cmd/helm)
 mv -f "$bin.new" "$bin"

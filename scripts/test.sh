@@ -10,6 +10,9 @@ export GOFLAGS=${GOFLAGS:--buildvcs=false}
 # The Temporal CLI build is the slow part of a cold run: start it first.
 scripts/temporal-cli.sh > .cli-build.log 2>&1 &
 cli_build=$!
+# Helm, for the chart's lint and render checks at the end, builds beside it.
+scripts/helm.sh > .helm-build.log 2>&1 &
+helm_build=$!
 
 echo "== format and vet"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.bin/*'))
@@ -47,3 +50,11 @@ awk -v p="$pct" 'BEGIN { exit !(p >= 90) }' || { echo "policy coverage $pct% is 
 
 echo "== tests"
 go test -count=1 -cover ./...
+
+echo "== Helm chart: lint, and every object of the default and Cloud renderings checked (deploy/helm/chartcheck)"
+if ! wait "$helm_build"; then cat .helm-build.log >&2; exit 1; fi
+for values in values.yaml values-cloud.yaml; do
+  .bin/helm lint --strict deploy/helm/dunning -f "deploy/helm/dunning/$values"
+done
+helm_bin=$PWD/.bin/helm
+(cd deploy/helm/chartcheck && go vet ./... && CI=true HELM=$helm_bin go test -count=1 ./...)
