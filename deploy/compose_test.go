@@ -321,7 +321,8 @@ func TestComposeEnvironment(t *testing.T) {
 	}
 	passed := map[string][]string{
 		"worker": append([]string{"TEMPORAL_NAMESPACE", "DUNNING_BRAND", "DUNNING_HOTLINE", "DUNNING_REPAY_URL",
-			"LOG_LEVEL", "SMS_RATE", "EMAIL_RATE", "PUSH_RATE", "METRICS_ADDR", "DUNNING_ENCRYPTION_KEYS"}, provider...),
+			"LOG_LEVEL", "SMS_RATE", "EMAIL_RATE", "PUSH_RATE", "METRICS_ADDR", "WORKFLOW_CACHE_SIZE",
+			"DUNNING_ENCRYPTION_KEYS"}, provider...),
 		"api": {"TEMPORAL_NAMESPACE", "API_TOKEN", "API_INSECURE", "LOG_LEVEL", "PUBLIC_BASE_URL", "TWILIO_AUTH_TOKEN",
 			"INBOUND_TOKEN", "DUNNING_BRAND", "DUNNING_ENCRYPTION_KEYS", "CODEC_TOKEN", "CODEC_ALLOW_ORIGINS"},
 		"temporal-setup-namespace": {"TEMPORAL_NAMESPACE", "TEMPORAL_RETENTION"},
@@ -330,6 +331,19 @@ func TestComposeEnvironment(t *testing.T) {
 	fixed := map[string][]string{ // present, set by the file
 		"worker": {"TEMPORAL_ADDRESS", "DATABASE_URL", "LOG_FORMAT"},
 		"api":    {"TEMPORAL_ADDRESS", "DATABASE_URL", "LOG_FORMAT"},
+	}
+
+	// Every variable the worker's and the API's code names is there (a new
+	// setting cannot be forgotten here).
+	for svc, files := range map[string][]string{
+		"worker": {filepath.Join("..", "worker", "*.go"), filepath.Join("..", "internal", "config", "config.go")},
+		"api":    {filepath.Join("..", "starter", "serve.go")},
+	} {
+		for _, v := range namesRead(t, files...) {
+			if !slices.Contains(passed[svc], v) && !slices.Contains(fixed[svc], v) {
+				t.Errorf("%s reads %s, which docker-compose.yml does not set (add it, passed through from the environment)", svc, v)
+			}
+		}
 	}
 
 	// Each passed-through variable arrives from the environment.
@@ -385,6 +399,34 @@ func TestComposeEnvironment(t *testing.T) {
 	if o := api["CODEC_ALLOW_ORIGINS"]; o == nil || !slices.Contains(strings.Split(*o, ","), "http://localhost:8233") {
 		t.Errorf("api CODEC_ALLOW_ORIGINS = %v, want the Web UI's origin http://localhost:8233", deref(o))
 	}
+}
+
+// envName is a variable named in code: getenv("X"), os.Getenv("X"), env("X", …).
+var envName = regexp.MustCompile(`(?:[gG]etenv|\benv)\("([A-Z][A-Z0-9_]*)"`)
+
+// namesRead are the variables the non-test Go files matching patterns name.
+func namesRead(t *testing.T, patterns ...string) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, pat := range patterns {
+		files, err := filepath.Glob(pat)
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no files match %s", pat)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range envName.FindAllStringSubmatch(string(b), -1) {
+				seen[m[1]] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // dbPassword names the variables that carry the stack's database password.
