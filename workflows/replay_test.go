@@ -23,7 +23,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	// What the replay must cover, by the names the e2e tests record under.
 	for _, topic := range []string{"penalty", "charge-off", "pause-resume", "operator-updates", "continue-as-new",
-		"partial-duplicate-full", "restart-paid-off"} {
+		"partial-duplicate-full", "restart-paid-off", "compliance-second-check"} {
 		found := false
 		for _, f := range files {
 			found = found || strings.Contains(filepath.Base(f), topic)
