@@ -308,8 +308,13 @@ func mapKeys[V any](m map[string]V) []string {
 	return ks
 }
 
-// joinKey appends key to the dotted path at.
+// joinKey appends key to the dotted path at. An empty key is written `""`,
+// so that an unknown empty key ({"": 1}) is still named: a problem with an
+// empty field is one with the input as a whole.
 func joinKey(at, key string) string {
+	if key == "" {
+		key = `""`
+	}
 	if at == "" {
 		return key
 	}

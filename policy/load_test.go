@@ -166,6 +166,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{"penalty.dialy_rate"}, "penalty.dialy_rate: unknown key (did you mean daily_rate?)"},
 		{"unknown top-level key", "default", def + "\nretries: 3\n",
 			[]string{"retries"}, "retries: unknown key"},
+		{"empty key", "default", def + "\n\"\": 3\n",
+			[]string{`""`}, `"": unknown key`},
 		{"unknown rung key", "default", strings.Replace(def, "template: due_today}", "template: due_today, actoin: x}", 1),
 			[]string{"reminders.ladder[2].actoin"}, "did you mean action?"},
 		{"bad decimal", "default", strings.Replace(def, `late_fee: "20.00"`, `late_fee: "twenty"`, 1),

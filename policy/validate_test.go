@@ -307,6 +307,10 @@ func TestDecodeLoanErrors(t *testing.T) {
 		{"push_token with DEL", swap(`"fcm-token-or-empty"`, `"fcm\u007f"`), []string{"customer.push_token"}, "control characters"},
 		{"locale invalid UTF-8", swap(`"zh-CN"`, "\"zh-\xc3\""), []string{"customer.locale"}, "valid UTF-8"},
 		{"opt_out with NUL", `{"customer": {"opt_outs": ["sms\u0000"]}}`, []string{"customer.opt_outs[0]"}, "control characters"},
+		// Found by FuzzDecodeLoan: an unknown empty key was refused with no
+		// field, as if the body as a whole were wrong.
+		{"empty key (fuzz)", `{"": {}}`, []string{`""`}, `"": unknown key`},
+		{"empty key inside (fuzz)", `{"customer": {"": 1}}`, []string{`customer.""`}, `customer."": unknown key`},
 		{"root an array", `[]`, []string{""}, "want an object, got an array"},
 		{"empty body", ``, []string{""}, "empty body"},
 		{"invalid JSON", `{"loan_id": }`, []string{""}, "invalid JSON"},
