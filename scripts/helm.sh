@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # helm.sh: build Helm, pinned in tools/helm/go.mod, into .bin/helm from the Go
-# module proxy only (no binary download). The first build takes several
-# minutes on 2 cores; later calls return at once; it rebuilds when
-# tools/helm/go.mod or go.sum change. make test uses it to lint and render
+# module proxy only (no binary download). The first build takes about 7
+# CPU-minutes (about 4 minutes on 2 idle cores, plus the module download);
+# later calls return at once; it rebuilds when tools/helm/go.mod or go.sum
+# change. make test uses it to lint and render
 # deploy/helm/dunning.
 #
 # Helm has its own module, not tools/go.mod: its requirements (grpc,
@@ -24,6 +25,6 @@ for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
   ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$k8s_minor"
 done
 mkdir -p .bin
-echo "helm: building $version from tools/helm/go.mod (first time: several minutes)" >&2
+echo "helm: building $version from tools/helm/go.mod (first time: about 4 minutes)" >&2
 (cd tools/helm && go build -trimpath -ldflags "$ldflags" -o ../../$bin.new helm.sh/helm/v3/cmd/helm)
 mv -f "$bin.new" "$bin"
