@@ -12,6 +12,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"text/template/parse"
+	"unicode/utf8"
 )
 
 // The channels a template can be written for, as used in the file layout and
@@ -67,6 +68,12 @@ var ErrNoTemplate = errors.New("no such template")
 // references is not set in Data; the error names the fields. Retrying cannot
 // help: the caller must fill them in.
 var ErrMissingData = errors.New("missing template data")
+
+// ErrInvalidData is returned (wrapped) by Render when a field of Data holds
+// bytes that are not valid UTF-8 (a brand configured in another encoding);
+// the error names the fields, never their values. A notice with them would
+// reach the borrower garbled, and the notices table would refuse its text.
+var ErrInvalidData = errors.New("template data is not valid UTF-8")
 
 // Message is a rendered notice. Which fields are filled depends on the
 // channel: SMS sets Body; push sets Title and Body; email sets Subject, Text
@@ -343,9 +350,10 @@ func sampleData() Data {
 }
 
 // Render renders template name of channel ch ("sms", "email" or "push") in
-// locale with d. It fails with ErrNoTemplate when there is no such template and
+// locale with d. It fails with ErrNoTemplate when there is no such template,
 // with ErrMissingData, naming the fields, when d lacks a field the template
-// uses; both wrapped with the template's locale/channel/name.
+// uses, and with ErrInvalidData, naming the fields, when a field of d is not
+// valid UTF-8; each wrapped with the template's locale/channel/name.
 func (r *Renderer) Render(locale string, ch string, name string, d Data) (Message, error) {
 	k := key{locale, ch, name}
 	e, ok := r.set[k]
@@ -368,6 +376,16 @@ func (r *Renderer) Render(locale string, ch string, name string, d Data) (Messag
 	}
 	if len(missing) > 0 {
 		return Message{}, fmt.Errorf("render %s: %w: %s", k, ErrMissingData, strings.Join(missing, ", "))
+	}
+	var invalid []string
+	for f, v := range vals {
+		if s, ok := v.(string); ok && !utf8.ValidString(s) {
+			invalid = append(invalid, f)
+		}
+	}
+	if len(invalid) > 0 {
+		slices.Sort(invalid)
+		return Message{}, fmt.Errorf("render %s: %w: %s", k, ErrInvalidData, strings.Join(invalid, ", "))
 	}
 	m, err := e.execute(vals)
 	if err != nil {

@@ -85,6 +85,9 @@ func TestFilesOnDisk(t *testing.T) {
 		if err != nil || de.IsDir() || strings.HasSuffix(p, ".go") {
 			return err
 		}
+		if strings.HasPrefix(p, "testdata/") {
+			return nil // the fuzz corpus, not templates
+		}
 		got[p] = true
 		return nil
 	})
@@ -479,6 +482,34 @@ func TestMissingData(t *testing.T) {
 	d.Penalty, d.DueDate, d.DaysOverdue = "", "", 0
 	if _, err := r.Render("zh-CN", SMS, PaidOff, d); err != nil {
 		t.Errorf("paid_off needs no penalty or due date: %v", err)
+	}
+}
+
+// TestInvalidData: a field that is not valid UTF-8 is refused, named and
+// not quoted, instead of reaching the borrower garbled (found by FuzzRender:
+// a Latin-1 byte in a field went through to the SMS body).
+func TestInvalidData(t *testing.T) {
+	r := newRenderer(t)
+	tests := []struct {
+		name   string
+		change func(*Data)
+		want   string
+	}{
+		{"Latin-1 name (fuzz)", func(d *Data) { d.CustomerName = "M\xfcller" }, "CustomerName"},
+		{"cut multi-byte brand", func(d *Data) { d.Brand = "安心\xe5" }, "Brand"},
+		{"two fields", func(d *Data) { d.Hotline, d.AmountDue = "\xc5", "1\xff" }, "AmountDue, Hotline"},
+		{"a field the template does not use", func(d *Data) { d.Paid = "\xc5" }, "Paid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := typical("en", OverdueFirm)
+			tt.change(&d)
+			_, err := r.Render("en", SMS, OverdueFirm, d)
+			if !errors.Is(err, ErrInvalidData) || !strings.HasSuffix(err.Error(), ": "+tt.want) ||
+				!strings.Contains(err.Error(), "en/sms/overdue_firm") {
+				t.Errorf("err = %v, want ErrInvalidData naming %s and the template", err, tt.want)
+			}
+		})
 	}
 }
 
