@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -36,7 +37,7 @@ const (
 // date is left alone, and concurrent callers (worker and API starting at once)
 // are serialised by a PostgreSQL advisory lock.
 func Migrate(ctx context.Context, databaseURL string) error {
-	cfg, err := pgx.ParseConfig(databaseURL)
+	cfg, err := connConfig(databaseURL)
 	if err != nil {
 		return fmt.Errorf("migrate: parse database url: %w", err)
 	}
@@ -75,7 +76,7 @@ func Migrate(ctx context.Context, databaseURL string) error {
 // target database already exists it only connects to it, so production needs
 // no access to the maintenance database.
 func EnsureDatabase(ctx context.Context, databaseURL string) error {
-	cfg, err := pgx.ParseConfig(databaseURL)
+	cfg, err := connConfig(databaseURL)
 	if err != nil {
 		return fmt.Errorf("ensure database: parse database url: %w", err)
 	}
@@ -123,4 +124,16 @@ func hasCode(err error, codes ...string) bool {
 		}
 	}
 	return false
+}
+
+// connConfig is the single-connection config of databaseURL, which may carry
+// the pool's settings (pool_max_conns and the other pool_* parameters, read by
+// Open): parsed as a pool's URL, they are taken out rather than sent to the
+// server as unknown run-time parameters, which it would refuse.
+func connConfig(databaseURL string) (*pgx.ConnConfig, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.ConnConfig, nil
 }

@@ -614,3 +614,28 @@ func money(d *decimal.Decimal) string {
 	}
 	return d.StringFixed(-d.Exponent())
 }
+
+// TestMigrateWithPoolSettings: a DATABASE_URL that sizes the pool
+// (pool_max_conns) works for EnsureDatabase and Migrate too, which connect
+// without a pool.
+func TestMigrateWithPoolSettings(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	url += sep + "pool_max_conns=4&pool_min_conns=1"
+	ctx := context.Background()
+	if err := store.EnsureDatabase(ctx, url); err != nil {
+		t.Fatalf("EnsureDatabase: %v", err)
+	}
+	if err := store.Migrate(ctx, url); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	s, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	s.Close()
+}
