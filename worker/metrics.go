@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -32,7 +33,8 @@ func metricsAddr() string {
 // SDK's last metrics. The same address serves the probes: GET /readyz
 // (ready: Temporal and PostgreSQL answer) and GET /healthz (live: 200 while
 // the process serves). The port is bound before serveMetrics returns, so a
-// taken one stops the worker at start. addr "off" returns a nil
+// taken one stops the worker at start. With WORKER_PPROF=1 it also serves
+// net/http/pprof under /debug/pprof/. addr "off" returns a nil
 // *metrics.Worker, whose methods do nothing: no endpoint, no probes, no SDK
 // metrics, a no-op Recorder.
 func serveMetrics(log *slog.Logger, addr string, ready http.Handler) (m *metrics.Worker, stop func(), err error) {
@@ -56,6 +58,13 @@ func serveMetrics(log *slog.Logger, addr string, ready http.Handler) (m *metrics
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
+	if os.Getenv("WORKER_PPROF") == "1" {
+		// Profiling for `make load` (docs/PERFORMANCE.md): off unless asked
+		// for, since a profile names the code and its hot paths.
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		log.Info("pprof served", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
