@@ -89,6 +89,17 @@ commands:
   replay -dir DIR                      replay running loans' histories (downloaded, or saved
                                        by -out) against this build's workflow code: OK or
                                        FAIL per history, exit 1 if any fails
+  preview -f loan.json [-policy NAME | -policy-file F.yaml] [-pay DATE:AMOUNT ...]
+          [-format table|json|html] [-o FILE]
+                                       run the real loan workflow in a time-skipping test
+                                       environment to payoff or charge-off: every point with
+                                       its messages and balance; nothing is sent (no server)
+  simulate -book loans.jsonl -policy A [-policy B ...] [-pay-model on-time=0.7,late-7=0.2,never=0.1]
+          [-seed N] [-sms-price 0.05] [-workers N] [-format text|json]
+                                       preview a whole book under each policy and compare:
+                                       notices, SMS cost, contacts per borrower, fees, charge-offs
+  simulate -generate N [-installments 12] [-first-due 2027-01-01] [-seed N]
+                                       write a generated book of N loans (JSON Lines)
 
 environment:
   TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
@@ -125,17 +136,19 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	commands := map[string]func(context.Context, []string) error{
-		"start":   c.cmdStart,
-		"import":  c.cmdImport,
-		"repay":   c.cmdRepay,
-		"status":  c.cmdStatus,
-		"pause":   c.cmdPause,
-		"resume":  c.cmdResume,
-		"close":   c.cmdClose,
-		"audit":   c.cmdAudit,
-		"serve":   c.cmdServe,
-		"migrate": c.cmdMigrate,
-		"replay":  c.cmdReplay,
+		"start":    c.cmdStart,
+		"import":   c.cmdImport,
+		"repay":    c.cmdRepay,
+		"status":   c.cmdStatus,
+		"pause":    c.cmdPause,
+		"resume":   c.cmdResume,
+		"close":    c.cmdClose,
+		"audit":    c.cmdAudit,
+		"serve":    c.cmdServe,
+		"migrate":  c.cmdMigrate,
+		"replay":   c.cmdReplay,
+		"preview":  c.cmdPreview,
+		"simulate": c.cmdSimulate,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
