@@ -11,8 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"dunning/activities"
 	"dunning/policy"
 	"dunning/store"
+	"dunning/templates"
 )
 
 // Store is the part of the audit store the API reads. A *store.Store
@@ -75,13 +77,21 @@ type Deps struct {
 	// Codec, when set, is the codec server the Temporal Web UI decrypts
 	// payloads through (codec.Handler), served on /codec/.
 	Codec http.Handler
+	// Templates render the notices of POST /v1/preview; nil loads the
+	// embedded ones (templates.New).
+	Templates *templates.Renderer
+	// Brand is what previewed notices sign with (the worker's
+	// DUNNING_BRAND, DUNNING_HOTLINE, DUNNING_REPAY_URL); an empty name
+	// takes BrandName, other empty fields preview.DefaultBrand's.
+	Brand activities.Brand
 }
 
 // server is the API: the dependencies, the routes and the counters.
 type server struct {
 	Deps
-	mux     *http.ServeMux
-	metrics *metrics
+	mux      *http.ServeMux
+	metrics  *metrics
+	previews *previews
 }
 
 // New returns the HTTP API of DESIGN.md "HTTP API" over deps. It panics if
@@ -102,7 +112,7 @@ func New(deps Deps) http.Handler {
 	if h, ok := deps.Temporal.(HistoryReader); ok && deps.History == nil {
 		deps.History = h
 	}
-	s := &server{Deps: deps, mux: http.NewServeMux(), metrics: newMetrics()}
+	s := &server{Deps: deps, mux: http.NewServeMux(), metrics: newMetrics(), previews: newPreviews(deps)}
 
 	s.mux.HandleFunc("POST /v1/loans", s.v1(s.startLoan))
 	s.mux.HandleFunc("GET /v1/loans/{id}", s.v1(s.status))
@@ -116,6 +126,7 @@ func New(deps Deps) http.Handler {
 	s.mux.HandleFunc("GET /v1/loans/{id}/audit", s.v1(s.audit))
 	s.mux.HandleFunc("GET /v1/notices", s.v1(s.noticesReport))
 	s.mux.HandleFunc("GET /v1/opt-outs", s.v1(s.optOutsReport))
+	s.mux.HandleFunc("POST /v1/preview", s.v1(s.preview))
 	s.mux.HandleFunc("POST /v1/inbound/sms", s.inboundSMS)
 	s.mux.HandleFunc("POST /v1/inbound/twilio", s.twilioInbound)
 	s.mux.HandleFunc("POST /v1/webhooks/twilio", s.twilioStatus)

@@ -88,6 +88,7 @@ func (c *cli) cmdServe(ctx context.Context, args []string) error {
 			Token: token, Logger: logger, Timeout: *timeout,
 			Delivery: st, InboundToken: c.getenv("INBOUND_TOKEN"), BrandName: config.Brand().Name,
 			Twilio: twilioWebhooks(c.getenv), Codec: codecServer, Reports: st,
+			Templates: tr, Brand: config.Brand(),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
