@@ -1,11 +1,14 @@
 # dunning — the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test bench lint temporal clean
+.PHONY: run test bench lint temporal clean chaos
 
 run: ## the system with a demo: dev server + Web UI :8233, worker, API :8080
 	@scripts/run.sh
 
 test: ## every check and test, with real Temporal and PostgreSQL (what CI runs)
 	@scripts/test.sh
+
+chaos: ## kill the worker twice, restart Temporal and PostgreSQL, fail the provider, during a burst; prints duplicates=0 lost=0 mismatched=0 (issue 9)
+	@scripts/chaos.sh $(CHAOS_FLAGS)
 
 bench: ## benchmarks: speed and memory goals live here, never in timed tests
 	go test -run '^$$' -bench . -benchmem ./policy/
