@@ -215,9 +215,8 @@ func TestOperatorQuestions(t *testing.T) {
 	shoot("06-where-a-loan-stands")
 
 	// The API's answers, as an operator's browser shows them.
-	// The API asks for its token: a second browser (each lives a minute)
-	// sends it on every request (not the first one: the Web UI would pass it
-	// on to Temporal).
+	// The API asks for its token: a second browser sends it on every
+	// request (not the first one: the Web UI would pass it on to Temporal).
 	b = browser(t)
 	if _, err := chromedp.Call(b, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatal(err)

@@ -48,7 +48,8 @@ func webUI(t *testing.T) string {
 }
 
 // browser starts headless Chromium with a fresh profile. The browser ends
-// with the test or after a minute, whichever comes first.
+// with the test or after three minutes, whichever comes first (a loaded CI
+// machine renders the UI slowly).
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -68,7 +69,7 @@ func browser(t *testing.T) context.Context {
 	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
 	// The first Run on ctx binds the browser's life to it: one bound for all
 	// the test does in the browser.
-	ctx, cancelTimeout := context.WithTimeout(tabCtx, 60*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(tabCtx, 3*time.Minute)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelTab()
@@ -88,13 +89,20 @@ const visibleText = `(() => {
 	return parts.join(" ").replace(/\s+/g, " ");
 })()`
 
-// waitText polls the page's text until ok accepts it, for at most 20 s. The
-// UI is a single-page app that renders after its own API calls, so a loaded
-// page says nothing yet. On failure it saves a screenshot and shows the text.
+// waitTextFor bounds how long waitText waits for the page.
+const waitTextFor = 40 * time.Second
+
+// waitText polls the page's text until ok accepts it, for at most
+// waitTextFor. The UI is a single-page app that renders after its own API
+// calls, so a loaded page says nothing yet; one whose calls failed (a dev
+// server slow to answer on a loaded machine leaves it at "Select a
+// Namespace") is reloaded once, half way. On failure it saves a screenshot
+// and shows the text.
 func waitText(b context.Context, t *testing.T, what string, ok func(string) bool) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b, 20*time.Second)
+	ctx, cancel := context.WithTimeout(b, waitTextFor)
 	defer cancel()
+	reload := time.After(waitTextFor / 2)
 	last := ""
 	for {
 		text, err := chromedp.Run(ctx, chromedp.Evaluate[string](visibleText))
@@ -112,7 +120,9 @@ func waitText(b context.Context, t *testing.T, what string, ok func(string) bool
 				_ = os.WriteFile(shot, png, 0o644)
 			}
 			loc, _ := chromedp.Run(b, chromedp.Location())
-			t.Fatalf("%s: not within 20s (%v); %s (screenshot %s) showed: %s", what, ctx.Err(), loc, shot, last)
+			t.Fatalf("%s: not within %s (%v); %s (screenshot %s) showed: %s", what, waitTextFor, ctx.Err(), loc, shot, last)
+		case <-reload:
+			_ = chromedp.Do(ctx, chromedp.Reload())
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
