@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -457,4 +458,142 @@ func TestFuzzDefaultFlowYAML(t *testing.T) {
 		t.Fatal(err)
 	}
 	fzSame(t, "fzDefaultFlowYAML", Default(), p)
+}
+
+// fzZones are time zones with something odd about their days: offsets of
+// 30 and 45 minutes, DST changes at midnight (Havana, Santiago, Cairo,
+// Beirut), a 30-minute DST (Lord Howe), a day that never happened (Apia
+// skipped 2011-12-30), the extremes of ±14 hours.
+var fzZones = []string{"Asia/Shanghai", "America/New_York", "Asia/Kolkata", "Pacific/Chatham", "America/St_Johns",
+	"Australia/Lord_Howe", "Pacific/Apia", "America/Havana", "America/Santiago", "Africa/Cairo", "Asia/Beirut",
+	"Asia/Kathmandu", "Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"}
+
+// fzWideCase builds a loan from r across the whole range validation allows
+// (due dates 2000-01-01…2100-12-31, amounts below 10^15 in 0-, 2- and
+// 3-decimal currencies, repayments paid up to five years before the first
+// due date, at any UTC offset, often at a local midnight), under a policy
+// with random penalty rules and allocation order. Whatever ValidateLoan,
+// ValidateRepayment or Policy.Validate refuses is left out, as the API and
+// the policy loader leave it out; ok is false when nothing valid is left.
+func fzWideCase(r btIntN) (c btCase, ok bool) {
+	pick := func(xs ...string) string { return xs[r.IntN(len(xs))] }
+	c.loan = btLoan(pick("CNY", "JPY", "KWD", "USD", "BHD", "CLP"), fzZones[r.IntN(len(fzZones))])
+	c.places, _ = MinorUnits(c.loan.Currency)
+	loc, err := loadZone(c.loan.Customer.TimeZone)
+	if err != nil {
+		panic(err)
+	}
+	// money is 0, a few units, a usual amount or a huge one (below 10^15).
+	money := func(zeroOK bool) decimal.Decimal {
+		unit := int64(1)
+		for range c.places {
+			unit *= 10
+		}
+		var minor int64
+		switch r.IntN(4) {
+		case 0:
+			if zeroOK {
+				return decimal.Zero
+			}
+			minor = 1
+		case 1:
+			minor = int64(r.IntN(10 * int(unit)))
+		case 2:
+			minor = int64(r.IntN(100000 * int(unit)))
+		default:
+			minor = int64(r.IntN(int(1_000_000_000_000_000 * unit)))
+		}
+		return decimal.New(max(minor, 0), -c.places)
+	}
+
+	c.pol = Default()
+	pen := &c.pol.Penalty
+	pen.DailyRate = decimal.New(int64(r.IntN(101)), -4) // 0 to 0.01
+	pen.GraceDays = r.IntN(31)
+	pen.LateFee = money(true)
+	pen.CapRatio = decimal.New(int64(r.IntN(101)), -2) // 0 to 1
+	pen.FreezePenalty = r.IntN(2) == 0
+	if r.IntN(2) == 0 {
+		pen.Base = BasePrincipalAndInterest
+	}
+	for i := len(c.pol.Allocation) - 1; i > 0; i-- {
+		j := r.IntN(i + 1)
+		c.pol.Allocation[i], c.pol.Allocation[j] = c.pol.Allocation[j], c.pol.Allocation[i]
+	}
+	if c.pol.Validate() != nil {
+		return c, false
+	}
+
+	span := MaxDate.DaysSince(MinDate)
+	due := MinDate.AddDays(r.IntN(span))
+	if r.IntN(4) == 0 { // around the day Apia skipped
+		due = MustDate("2011-12-01").AddDays(r.IntN(40))
+	}
+	for i := range 1 + r.IntN(12) {
+		if i > 0 {
+			due = due.AddDays(1 + r.IntN(400))
+		}
+		if due.After(MaxDate) {
+			break
+		}
+		c.loan.Installments = append(c.loan.Installments, Installment{Seq: i + 1, DueDate: due,
+			Principal: money(true), Interest: money(true), Fee: money(true)})
+	}
+	if ValidateLoan(c.loan, nil, nil) != nil {
+		return c, false
+	}
+
+	first := c.loan.Installments[0].DueDate
+	last := c.loan.Installments[len(c.loan.Installments)-1].DueDate
+	from := first.AddDays(-MaxPaidBeforeFirstDueDays).Midnight(loc)
+	minutes := int(last.AddDays(200).Midnight(loc).Sub(from).Minutes())
+	instant := func() time.Time {
+		t := from.Add(time.Duration(r.IntN(minutes)) * time.Minute)
+		if r.IntN(4) == 0 {
+			t = LocalDate(t, loc).Midnight(loc)
+		}
+		// A paid_at carries whatever offset the lending system wrote.
+		return t.In(time.FixedZone("", (r.IntN(113)-56)*15*60))
+	}
+	for i := range r.IntN(13) {
+		rp := Repayment{TxnID: fmt.Sprintf("T%02d", i), Amount: money(false), PaidAt: instant()}
+		if ValidateRepayment(c.loan, rp, MaxDate.AddDays(1).Midnight(time.UTC)) == nil {
+			c.h.Repayments = append(c.h.Repayments, rp)
+		}
+	}
+	for range r.IntN(3) {
+		ps := Pause{From: instant(), Reason: "fuzz"}
+		if r.IntN(4) != 0 {
+			ps.Until = ps.From.Add(time.Duration(1+r.IntN(60*24*60)) * time.Minute)
+		}
+		c.h.Pauses = append(c.h.Pauses, ps)
+	}
+	c.asOf = instant()
+	return c, true
+}
+
+// FuzzSnapshotWide checks btCheckProperties (money conserved, nothing
+// negative, totals adding up, the cap, and the same balance whatever order
+// the repayments and pauses arrived in, permuted by the fuzzed seed) on
+// loans fzWideCase builds across everything validation lets through: the
+// far corners FuzzSnapshot's everyday loans do not reach.
+func FuzzSnapshotWide(f *testing.F) {
+	f.Add(uint64(1), []byte{})
+	f.Add(uint64(2), []byte("a loan across a century, in Apia, with a pause"))
+	f.Add(uint64(3), bytes.Repeat([]byte{0xff}, 200))
+	seed := rand.New(rand.NewPCG(3, 4))
+	for i := range 6 {
+		b := make([]byte, 300)
+		for j := range b {
+			b[j] = byte(seed.IntN(256))
+		}
+		f.Add(uint64(i), b)
+	}
+	f.Fuzz(func(t *testing.T, order uint64, data []byte) {
+		c, ok := fzWideCase(&btBytes{b: data})
+		if !ok {
+			return
+		}
+		btCheckProperties(t, c, rand.New(rand.NewPCG(order, order>>32)).Shuffle)
+	})
 }
