@@ -1,5 +1,5 @@
 # dunning — the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test bench load lint temporal clean chaos
+.PHONY: run test bench fuzz load lint temporal clean chaos
 
 run: ## the system with a demo: dev server + Web UI :8233, worker, API :8080
 	@scripts/run.sh
@@ -12,6 +12,9 @@ chaos: ## kill the worker twice, restart Temporal and PostgreSQL, fail the provi
 
 bench: ## benchmarks: speed and memory goals live here, never in timed tests
 	go test -run '^$$' -bench . -benchmem ./policy/
+
+fuzz: ## every fuzz target for 30 s each (FUZZTIME=2m, or TARGETS='FuzzRender'); not part of make test
+	@scripts/fuzz.sh $(TARGETS)
 
 load: ## dunning under load beside bare Temporal, one run (docs/PERFORMANCE.md); ARGS='-n 2000'
 	@scripts/load.sh $(ARGS)

@@ -426,9 +426,9 @@ func FuzzParsePolicy(f *testing.F) {
 	})
 }
 
-// fzDefaultFlowYAML is policies/default.yaml in flow style, without comments.
-const fzDefaultFlowYAML = `name: default
-time_zone: Asia/Shanghai
+// fzDefaultFlowYAML is policies/default.yaml in flow style, without comments
+// and without its name (it takes the file's).
+const fzDefaultFlowYAML = `time_zone: Asia/Shanghai
 penalty: {daily_rate: "0.0005", base: principal, grace_days: 3, late_fee: "20.00", cap_ratio: "0.24", freeze_penalty: true}
 allocation: [penalty, late_fee, interest, fee, principal]
 reminders:
