@@ -96,15 +96,17 @@ func (r *SimReport) WriteText(w io.Writer) error {
 	}
 	rows = append(rows, rw)
 
-	heading("Ladder notices per borrower (cap)")
+	heading("Ladder notices per borrower")
 	for i, c := range r.Policies[0].Contacts {
-		caps := ""
-		if c.Cap7 > 0 || c.CapDay > 0 {
-			caps = fmt.Sprintf(" (caps %d/day, %d/7 days)", c.CapDay, c.Cap7)
+		count("  "+c.Channel+": max in a day", func(p PolicyReport) int { return p.Contacts[i].MaxDay })
+		if c.Channel != "all" {
+			count("  "+c.Channel+": cap a day", func(p PolicyReport) int { return p.Contacts[i].CapDay })
 		}
-		count("  "+c.Channel+": max in a day"+caps, func(p PolicyReport) int { return p.Contacts[i].MaxDay })
 		count("  "+c.Channel+": max in 7 days", func(p PolicyReport) int { return p.Contacts[i].Max7 })
 		count("  "+c.Channel+": p95 in 7 days", func(p PolicyReport) int { return p.Contacts[i].P95of7 })
+		if c.Channel != "all" {
+			count("  "+c.Channel+": cap in 7 days", func(p PolicyReport) int { return p.Contacts[i].Cap7 })
+		}
 	}
 	heading("Money")
 	for _, cur := range sortedKeys(currencies) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -253,6 +254,8 @@ func (c *cli) cmdSimulate(ctx context.Context, args []string) error {
 			}
 		}
 	}
+	// Previews allocate fast and keep little: collect less often.
+	defer debug.SetGCPercent(debug.SetGCPercent(preview.SimulateGCPercent))
 	start := time.Now()
 	rep, err := preview.Simulate(ctx, loans, opts)
 	if err != nil {
