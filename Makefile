@@ -11,7 +11,7 @@ chaos: ## kill the worker twice, restart Temporal and PostgreSQL, fail the provi
 	@scripts/chaos.sh $(CHAOS_FLAGS)
 
 bench: ## benchmarks: speed and memory goals live here, never in timed tests
-	go test -run '^$$' -bench . -benchmem ./policy/
+	go test -run '^$$' -bench . -benchmem ./policy/ ./preview/
 
 fuzz: ## every fuzz target for 30 s each (FUZZTIME=2m, or TARGETS='FuzzRender'); not part of make test
 	@scripts/fuzz.sh $(TARGETS)
