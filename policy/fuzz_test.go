@@ -166,20 +166,23 @@ func fzCheckValidationRefusal(t *testing.T, err error, keys ...string) {
 }
 
 // fzCheckLoanJSON checks the loan properties on one body: DecodeLoan and
-// ValidateLoan never panic; what they refuse names a field; what DecodeLoan
-// accepts re-encodes to JSON that decodes, strictly (DecodeLoan) and as
-// Temporal's data converter does (json.Unmarshal), to an equal loan, which
-// validates the same; and a loan ValidateLoan accepts is one the balance
-// engine computes, and whose balance, paid, pays it off.
+// ValidateLoan never panic; what they refuse names a field; a loan they
+// accept re-encodes to JSON that decodes, strictly (DecodeLoan) and as
+// Temporal's data converter does (json.Unmarshal), to an equal loan that
+// still validates, and is one the balance engine computes, and whose
+// balance, paid, pays it off.
 func fzCheckLoanJSON(t *testing.T, reg *Registry, body []byte) {
 	l, err := DecodeLoan(bytes.NewReader(body))
 	if err != nil {
 		fzCheckDecodeRefusal[Loan](t, body, err)
 		return
 	}
-	verr := ValidateLoan(l, reg, vtHasLocale)
-	if verr != nil {
-		fzCheckValidationRefusal(t, verr, "loan_id", "currency", "policy", "customer", "installments")
+	if err := ValidateLoan(l, reg, vtHasLocale); err != nil {
+		fzCheckValidationRefusal(t, err, "loan_id", "currency", "policy", "customer", "installments")
+		// A loan refused here need not survive re-encoding: a due_date
+		// left out is the zero Date, written "0000-00-00", which no date
+		// decoder takes. It never reaches a workflow.
+		return
 	}
 
 	enc, err := json.Marshal(l)
@@ -196,11 +199,8 @@ func fzCheckLoanJSON(t *testing.T, reg *Registry, body []byte) {
 		t.Fatalf("json.Unmarshal(re-encoded loan): %v", err)
 	}
 	fzSame(t, "json.Unmarshal(json.Marshal(loan))", l, lenient)
-	if again := ValidateLoan(strict, reg, vtHasLocale); (again == nil) != (verr == nil) || again != nil && again.Error() != verr.Error() {
-		t.Fatalf("the re-encoded loan validates differently: %v, was %v", again, verr)
-	}
-	if verr != nil {
-		return
+	if err := ValidateLoan(strict, reg, vtHasLocale); err != nil {
+		t.Fatalf("the re-encoded loan no longer validates: %v", err)
 	}
 
 	pol, _ := reg.Get(l.PolicyName())
