@@ -46,18 +46,18 @@ type pagePoint struct {
 
 // chart is the SVG's geometry, computed here so the template only places it.
 type chart struct {
-	W, H             int
-	Left, Top, Plot  int // plot origin and height
-	PlotW            int
-	TotalPath        string
-	OverduePath      string
-	OverdueArea      string
-	YTicks, XTicks   []tick
-	Marks            []mark
-	Payments         []mark
-	EndX             float64
-	EndLabel         string
-	MaxLabel, Series string
+	W, H            int
+	Left, Top, Plot int // plot origin and height
+	PlotW           int
+	TotalPath       string
+	OverduePath     string
+	OverdueArea     string
+	YTicks, XTicks  []tick
+	Marks           []mark
+	Payments        []mark
+	EndX            float64
+	EndLabel        string
+	Series          string
 }
 
 type tick struct {
@@ -119,7 +119,20 @@ func severity(p Point) string {
 // total as an area.
 func (t *Timeline) chart() chart {
 	c := chart{W: 820, H: 380, Left: 72, Top: 24, Plot: 290, PlotW: 720}
+	// The chart runs to the end, or to the last point or repayment after it
+	// (a recovery after a charge-off, and its confirmation).
 	start, end := t.Start, t.End.At
+	for _, p := range t.Points {
+		if p.At.After(end) {
+			end = p.At
+		}
+	}
+	for _, r := range t.Repayments {
+		if r.Applied && r.At.After(end) {
+			end = r.At
+		}
+	}
+	last := end
 	if !end.After(start) {
 		end = start.Add(24 * time.Hour)
 	}
@@ -134,15 +147,15 @@ func (t *Timeline) chart() chart {
 	}
 	var samples []sample
 	add := func(at time.Time) {
-		if at.Before(start) || at.After(t.End.At) {
+		if at.Before(start) || at.After(last) {
 			return
 		}
 		s := t.snapshot(at)
 		samples = append(samples, sample{at, s.Outstanding.Total, s.Overdue.Total})
 	}
 	add(start)
-	first, last := policy.LocalDate(start, t.loc).AddDays(1), policy.LocalDate(t.End.At, t.loc)
-	days := last.DaysSince(first) + 1
+	first, lastDay := policy.LocalDate(start, t.loc).AddDays(1), policy.LocalDate(last, t.loc)
+	days := lastDay.DaysSince(first) + 1
 	step := max(1, days/800)
 	for d := 0; d < days; d += step {
 		add(first.AddDays(d).Midnight(t.loc))
@@ -157,6 +170,7 @@ func (t *Timeline) chart() chart {
 		add(p.At)
 	}
 	add(t.End.At)
+	add(last)
 	sortSamples := func(a, b sample) int { return a.at.Compare(b.at) }
 	slices.SortFunc(samples, sortSamples)
 
@@ -191,18 +205,17 @@ func (t *Timeline) chart() chart {
 		c.YTicks = append(c.YTicks, tick{X: float64(c.Left), Y: float64(c.Top) + float64(c.Plot)*(1-v/maxY), Label: trimZeros(v)})
 	}
 	c.XTicks = xTicks(start, end, t.loc, x)
-	// Marks sit on the line at their time; marks too close to the one
-	// before are stacked above it, so every number stays readable.
-	var prev *mark
+	// Marks sit on the line at their time; a mark that would cover one
+	// already placed moves up until it covers none, so every number stays
+	// readable.
 	for i, p := range t.Points {
 		b, _ := decimal.NewFromString(p.Balance.Total)
 		m := mark{X: x(p.At), Y: y(b), N: i + 1, Class: severity(p),
 			Title: fmt.Sprintf("%d. %s %s %s", i+1, p.At.Format(localFormat), offset(p.Offset), p.Template)}
-		if prev != nil && m.X-prev.X < 17 && math.Abs(m.Y-prev.Y) < 17 {
-			m.Y = prev.Y - 19
+		for slices.ContainsFunc(c.Marks, func(o mark) bool { return math.Abs(m.X-o.X) < 17 && math.Abs(m.Y-o.Y) < 17 }) {
+			m.Y -= 19
 		}
 		c.Marks = append(c.Marks, m)
-		prev = &c.Marks[len(c.Marks)-1]
 	}
 	for _, r := range t.Repayments {
 		if r.Applied {
@@ -345,6 +358,9 @@ li.point:first-child { border-top: 0; }
 <tr><td>Late fees</td><td>posted {{.T.Totals.LateFeePosted}}, paid {{.T.Totals.LateFeePaid}}</td></tr>
 <tr><td>Repaid</td><td>{{.T.Currency}} {{.T.Totals.Paid}}</td></tr>
 </table>
+{{if .T.Repayments}}<table class="totals" id="repayments">
+{{range .T.Repayments}}<tr><td>{{.At.Format "2006-01-02 15:04 MST"}}</td><td>repayment {{.Amount}} ({{.TxnID}}){{if .Applied}}, balance after {{.Balance.Total}}{{else}}: not applied, {{.Error}}{{end}}</td></tr>
+{{end}}</table>{{end}}
 {{if .T.NotSent}}<p class="sub">Rungs not sent: {{range .T.NotSent}}{{.Date}} installment {{.Seq}} D{{if ge .Offset 0}}+{{end}}{{.Offset}} {{.Template}} ({{.Reason}}); {{end}}</p>{{end}}
 </section>
 <section>
