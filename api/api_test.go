@@ -1457,6 +1457,10 @@ func TestHostileRequests(t *testing.T) {
 		{"first due five years ago", "POST", "/v1/loans", loan(func(m map[string]any) { installment(m, 0)["due_date"] = "2021-12-08" }), appJSON, 0, ""},
 		{"paid_at Go's zero time", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T-9","amount":"1.00","paid_at":"0001-01-01T00:00:00Z"}`, appJSON, 400, "paid_at"},
 		{"paid_at 1970", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T-9","amount":"1.00","paid_at":"1970-01-01T00:00:00Z"}`, appJSON, 400, "paid_at"},
+		// Found by FuzzDecodeRepayment: an offset of a whole day parses, but
+		// the update could not be encoded for Temporal (a 500, not a 400).
+		{"paid_at offset +24:00 (fuzz)", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T-9","amount":"1.00","paid_at":"2026-12-01T00:00:00+24:00"}`, appJSON, 400, "paid_at"},
+		{"pause until offset -23:60", "POST", "/v1/loans/L-1/pause", `{"actor":"li.wei@lender.cn","reason":"hardship","until":"2026-12-20T00:00:00-23:60"}`, appJSON, 400, "until"},
 		{"paid_at 1999", "POST", "/v1/loans/L-1/repayments", `{"txn_id":"T-9","amount":"1.00","paid_at":"1999-12-31T23:59:59+08:00"}`, appJSON, 400, "paid_at"},
 		{"pause until Go's zero time", "POST", "/v1/loans/L-1/pause", `{"actor":"li.wei@lender.cn","reason":"hardship","until":"0001-01-01T00:00:00Z"}`, appJSON, 400, "until"},
 		{"pause until 2101", "POST", "/v1/loans/L-1/pause", `{"actor":"li.wei@lender.cn","reason":"hardship","until":"2101-01-01T00:00:00Z"}`, appJSON, 400, "until"},

@@ -111,8 +111,15 @@ func dateProblem(d Date) string {
 	return ""
 }
 
-// timeProblem returns why t's calendar date is outside [MinDate, MaxDate], or "".
+// timeProblem returns why t cannot be taken as a time, or "": its calendar
+// date is outside [MinDate, MaxDate], or its UTC offset is 24 hours or more.
+// time.Parse reads "+24:00" (and "+23:60") as an offset of a whole day, but
+// encoding/json cannot write such a time back, so Temporal's data converter
+// could not carry it to a workflow: the API would fail after validating it.
 func timeProblem(t time.Time) string {
+	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+		return fmt.Sprintf("%s has a UTC offset of 24 hours or more: want an offset from -23:59 to +23:59", t.Format(time.RFC3339))
+	}
 	if d := DateOf(t); d.Before(MinDate) || d.After(MaxDate) {
 		return fmt.Sprintf("%s is out of range: want a time from %s to %s", t.Format(time.RFC3339), MinDate, MaxDate)
 	}

@@ -519,6 +519,12 @@ func TestDecodeRepaymentErrors(t *testing.T) {
 		{"paid_at epoch", `{"txn_id": "T-1", "amount": "1", "paid_at": "1970-01-01T00:00:00Z"}`, []string{"paid_at"}, "out of range"},
 		{"paid_at 1999", `{"txn_id": "T-1", "amount": "1", "paid_at": "1999-12-31T23:59:59+08:00"}`, []string{"paid_at"}, "out of range"},
 		{"paid_at 2101", `{"txn_id": "T-1", "amount": "1", "paid_at": "2101-01-01T00:00:00Z"}`, []string{"paid_at"}, "out of range"},
+		// Found by FuzzDecodeRepayment: time.Parse takes an offset of a whole
+		// day, which json.Marshal (and so Temporal) cannot write back.
+		{"paid_at offset +24:00 (fuzz)", `{"txn_id": "T-1", "amount": "1", "paid_at": "2026-12-02T00:00:00+24:00"}`, []string{"paid_at"},
+			"paid_at: 2026-12-02T00:00:00+24:00 has a UTC offset of 24 hours or more"},
+		{"paid_at offset -23:60", `{"txn_id": "T-1", "amount": "1", "paid_at": "2026-12-02T00:00:00-23:60"}`, []string{"paid_at"}, "UTC offset"},
+		{"paid_at offset +23:59", `{"txn_id": "T-1", "amount": "1", "paid_at": "2026-12-02T00:00:00+23:59"}`, nil, ""},
 		{"txn_id with NUL", `{"txn_id": "T\u00001", "amount": "1"}`, []string{"txn_id"}, "control characters"},
 		{"txn_id invalid UTF-8", "{\"txn_id\": \"T\xff\", \"amount\": \"1\"}", []string{"txn_id"}, "valid UTF-8"},
 		{"currency with newline", `{"txn_id": "T-1", "amount": "1", "currency": "CNY\n"}`, []string{"currency"}, "control characters"},
