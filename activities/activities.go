@@ -125,7 +125,7 @@ func storeError(what string, err error) error {
 // workers cannot break the rules.
 //
 // A notice that cannot be rendered (no template for its locale, data
-// missing) is recorded as failed with reason "render: <error>" and that
+// missing, data that is not UTF-8) is recorded as failed with reason "render: <error>" and that
 // outcome returned: retrying cannot render it, and the audit keeps one row
 // per planned notice. A store error is retried, unless the store refused the
 // data for good (ErrTypeAuditRejected).
