@@ -44,40 +44,51 @@ func TestReplayRecordedHistories(t *testing.T) {
 }
 
 // TestRecordedHistoriesAreNeverRewritten: a recorded history is evidence of
-// what loans did, so it is never changed or removed; testdata/SHA256SUMS
-// lists every one with its hash. A new recording gets a new name (the
-// recorder never overwrites) and is added to the list by hand.
+// what loans did, so it is never changed or removed; the sums files
+// testdata/SHA256SUMS* list every one with its hash. Sums files are
+// append-never too: a new recording gets a new name (the recorder never
+// overwrites) and is listed in a new dated sums file beside the others
+// (SHA256SUMS-<yyyymmdd>), so no file under testdata is ever edited.
 func TestRecordedHistoriesAreNeverRewritten(t *testing.T) {
-	f, err := os.Open(filepath.Join("testdata", "SHA256SUMS"))
-	if err != nil {
-		t.Fatal(err)
+	sums, _ := filepath.Glob(filepath.Join("testdata", "SHA256SUMS*"))
+	if len(sums) == 0 {
+		t.Fatal("no testdata/SHA256SUMS*")
 	}
-	defer f.Close()
 	listed := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		sum, name, ok := strings.Cut(sc.Text(), "  ")
-		if !ok {
-			t.Fatalf("SHA256SUMS: bad line %q", sc.Text())
-		}
-		listed[name] = true
-		b, err := os.ReadFile(filepath.Join("testdata", name))
+	for _, path := range sums {
+		f, err := os.Open(path)
 		if err != nil {
-			t.Errorf("%s is listed but unreadable (removed?): %v", name, err)
-			continue
+			t.Fatal(err)
 		}
-		got := sha256.Sum256(b)
-		if hex.EncodeToString(got[:]) != sum {
-			t.Errorf("%s was rewritten: its hash is not the one recorded", name)
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			sum, name, ok := strings.Cut(sc.Text(), "  ")
+			if !ok {
+				t.Fatalf("%s: bad line %q", filepath.Base(path), sc.Text())
+			}
+			if listed[name] {
+				t.Errorf("%s is listed twice", name)
+			}
+			listed[name] = true
+			b, err := os.ReadFile(filepath.Join("testdata", name))
+			if err != nil {
+				t.Errorf("%s is listed but unreadable (removed?): %v", name, err)
+				continue
+			}
+			got := sha256.Sum256(b)
+			if hex.EncodeToString(got[:]) != sum {
+				t.Errorf("%s was rewritten: its hash is not the one recorded", name)
+			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
 	}
 	files, _ := filepath.Glob(filepath.Join("testdata", "history-*.json"))
 	for _, f := range files {
 		if !listed[filepath.Base(f)] {
-			t.Errorf("%s is not in testdata/SHA256SUMS: add it (sha256sum %s >> SHA256SUMS)", filepath.Base(f), filepath.Base(f))
+			t.Errorf("%s is in no testdata/SHA256SUMS*: list it in a new dated one (sha256sum %s > SHA256SUMS-<yyyymmdd>)", filepath.Base(f), filepath.Base(f))
 		}
 	}
 }
