@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,11 +44,34 @@ func reportLimit(n int) int {
 // f selects, newest outcome first, at most f.Limit (DefaultReportLimit when
 // 0, MaxReportLimit at most).
 func (s *Store) Notices(ctx context.Context, f NoticeFilter) ([]Notice, error) {
-	q := `SELECT ` + noticeColumns + ` FROM notices
-WHERE ($1 = '' OR status = $1) AND ($2 = '' OR channel = $2)
-  AND ($3::timestamptz IS NULL OR updated_at >= $3) AND ($4::timestamptz IS NULL OR updated_at < $4)
-ORDER BY updated_at DESC, id DESC LIMIT $5`
-	rows, err := s.pool.Query(ctx, q, f.Status, f.Channel, nullTime(f.Since), nullTime(f.Until), reportLimit(f.Limit))
+	// Only the filters given go into the query, so that PostgreSQL plans it
+	// on the index (status, updated_at) rather than a generic plan of
+	// "$1 = '' OR status = $1" that would read the whole table.
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Status != "" {
+		add("status = $%d", f.Status)
+	}
+	if f.Channel != "" {
+		add("channel = $%d", f.Channel)
+	}
+	if !f.Since.IsZero() {
+		add("updated_at >= $%d", f.Since)
+	}
+	if !f.Until.IsZero() {
+		add("updated_at < $%d", f.Until)
+	}
+	q := `SELECT ` + noticeColumns + ` FROM notices`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, reportLimit(f.Limit))
+	q += fmt.Sprintf(` ORDER BY updated_at DESC, id DESC LIMIT $%d`, len(args))
+	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("notices report: %w", err)
 	}
