@@ -120,7 +120,7 @@ func run(log *slog.Logger) error {
 	}
 
 	acts := &activities.Activities{Store: st, Senders: senders, Templates: tmpl, Brand: config.Brand(), Log: log,
-		Metrics: mx.Recorder()}
+		Metrics: mx.Recorder(), Limits: activities.NewLimits(rates)}
 	w := worker.New(c, workflows.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout})
 	workflows.Register(w, acts)
 	// One worker per channel queue, each under its provider's rate limit.

@@ -146,6 +146,10 @@ func TestSignalsWithoutActorAreRefused(t *testing.T) {
 			h := newHarness(t)
 			h.configure = func(env *testsuite.TestWorkflowEnvironment) {
 				env.OnGetVersion(actorVersion, workflow.DefaultVersion, 1).Return(tc.version)
+				if tc.version == workflow.DefaultVersion {
+					// A run from before points-1, which asks the older gates.
+					env.OnGetVersion(pointsVersion, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+				}
 			}
 			in := testLoan("L-SIGACTOR", 2, "2027-01-15")
 			ins := []policy.Installment{{Seq: 3, DueDate: policy.MustDate("2027-03-15"),

@@ -25,7 +25,7 @@ const complianceVersion = "compliance-1"
 // sendCheck is what a notice of this loan is checked against at the moment
 // it is sent, or nil for a run from before complianceVersion.
 func (l *loan) sendCheck(ctx workflow.Context) *policy.SendCheck {
-	if workflow.GetVersion(ctx, complianceVersion, workflow.DefaultVersion, 1) < 1 {
+	if !l.points() && workflow.GetVersion(ctx, complianceVersion, workflow.DefaultVersion, 1) < 1 {
 		return nil
 	}
 	return &policy.SendCheck{TimeZone: l.loc.String(), Window: l.pol.Reminders.ContactWindow, Caps: l.pol.Caps}

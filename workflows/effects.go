@@ -150,8 +150,7 @@ func (l *loan) appendLedger(ctx workflow.Context) string {
 	for len(l.st.Outbox) > 0 {
 		batch := l.st.Outbox
 		var res activities.LedgerResult
-		err := workflow.ExecuteActivity(auditOptions(ctx, fmt.Sprintf("ledger: %d row(s)", len(batch))),
-			acts.AppendLedger, batch).Get(ctx, &res)
+		err := l.auditCall(ctx, fmt.Sprintf("ledger: %d row(s)", len(batch)), acts.AppendLedger, batch).Get(ctx, &res)
 		if err != nil {
 			l.st.Outbox = append(kept, l.st.Outbox...)
 			return fmt.Sprintf("ledger: %d row(s) not written: %s", len(l.st.Outbox), errorKind(err))
@@ -197,8 +196,7 @@ func (l *loan) openPendingCases(ctx workflow.Context) string {
 		req := l.st.Cases[0]
 		l.st.Cases = l.st.Cases[1:]
 		var res activities.CaseResult
-		if err := workflow.ExecuteActivity(auditOptions(ctx, "open collections case: "+req.Reason),
-			acts.OpenCollectionsCase, req).Get(ctx, &res); err != nil {
+		if err := l.auditCall(ctx, "open collections case: "+req.Reason, acts.OpenCollectionsCase, req).Get(ctx, &res); err != nil {
 			kept = append(kept, req)
 			problem = fmt.Sprintf("case %s not opened: %s", req.DedupeKey, errorKind(err))
 			continue
@@ -223,8 +221,7 @@ func (l *loan) finalizeNotices(ctx workflow.Context) string {
 		o := l.st.Finals[0]
 		l.st.Finals = l.st.Finals[1:]
 		var res activities.NoticeResult
-		if err := workflow.ExecuteActivity(auditOptions(ctx, "notice "+o.Status+": "+o.Key),
-			acts.FinalizeNotice, o).Get(ctx, &res); err != nil {
+		if err := l.auditCall(ctx, "notice "+o.Status+": "+o.Key, acts.FinalizeNotice, o).Get(ctx, &res); err != nil {
 			kept = append(kept, o)
 			problem = fmt.Sprintf("notice %s not recorded as %s: %s", o.Key, o.Status, errorKind(err))
 			continue
@@ -328,6 +325,46 @@ func (l *loan) recordCharges(ctx workflow.Context, snap policy.Snapshot) {
 // sendPoint sends one ladder point: one notice per channel, in parallel,
 // each at most once, then the point's action.
 func (l *loan) sendPoint(ctx workflow.Context, p policy.Point, snap policy.Snapshot) {
+	var invalid []policy.Channel
+	if l.points() {
+		invalid = l.sendPointBatched(ctx, p, snap)
+	} else {
+		invalid = l.sendPointEach(ctx, p, snap)
+	}
+	if l.dv >= 1 {
+		// The point's notice goes out once more on a fallback channel for
+		// each channel whose address turned out invalid.
+		used := slices.Clone(p.Channels)
+		for _, sk := range p.Skipped {
+			used = append(used, sk.Channel)
+		}
+		for _, ch := range invalid {
+			l.fallback(ctx, Fallback{ScheduleVersion: p.ScheduleVersion, Seq: p.Seq, Offset: p.Offset, Template: p.Template, Failed: ch}, &used, snap)
+		}
+	}
+	switch p.Action {
+	case policy.ActionOpenCase:
+		l.openCase(ctx, snap, fmt.Sprintf("D+%d %s", p.Offset, p.Template), fmt.Sprintf("%s/%d/%d/%d/case", l.terms.LoanID, p.ScheduleVersion, p.Seq, p.Offset))
+	case policy.ActionChargeOff:
+		if !l.st.ChargedOff {
+			l.st.ChargedOff = true
+			total := snap.Outstanding.Total
+			l.recordKeyed(store.KindChargedOff, fmt.Sprintf("v%d", p.ScheduleVersion), &total,
+				map[string]any{"days_past_due": snap.DaysPastDue, "seq": p.Seq}, workflow.Now(ctx))
+		}
+	}
+	if !l.reachable() {
+		l.openCase(ctx, snap, "no reachable channel left", l.terms.LoanID+"/unreachable")
+	}
+	l.trimSent(workflow.Now(ctx), snap)
+	l.flush(ctx)
+}
+
+// sendPointEach sends a point's notices as runs before pointsVersion do: one
+// SendNotice activity per channel, in parallel, and the skipped ones through
+// Finals (or RecordSkipped before hardeningVersion). It returns the channels
+// whose address the provider reported invalid.
+func (l *loan) sendPointEach(ctx workflow.Context, p policy.Point, snap policy.Snapshot) []policy.Channel {
 	summary := pointSummary(p)
 	cust := l.terms.Customer
 	data := l.noticeData(snap, p.Seq)
@@ -389,33 +426,7 @@ func (l *loan) sendPoint(ctx workflow.Context, p policy.Point, snap policy.Snaps
 		}
 		l.st.Sent = append(l.st.Sent, l.sentNotice(ctx, p, pf.req.Key, pf.ch, status))
 	}
-	if l.dv >= 1 {
-		// The point's notice goes out once more on a fallback channel for
-		// each channel whose address turned out invalid.
-		used := slices.Clone(p.Channels)
-		for _, sk := range p.Skipped {
-			used = append(used, sk.Channel)
-		}
-		for _, ch := range invalid {
-			l.fallback(ctx, Fallback{ScheduleVersion: p.ScheduleVersion, Seq: p.Seq, Offset: p.Offset, Template: p.Template, Failed: ch}, &used, snap)
-		}
-	}
-	switch p.Action {
-	case policy.ActionOpenCase:
-		l.openCase(ctx, snap, fmt.Sprintf("D+%d %s", p.Offset, p.Template), fmt.Sprintf("%s/%d/%d/%d/case", l.terms.LoanID, p.ScheduleVersion, p.Seq, p.Offset))
-	case policy.ActionChargeOff:
-		if !l.st.ChargedOff {
-			l.st.ChargedOff = true
-			total := snap.Outstanding.Total
-			l.recordKeyed(store.KindChargedOff, fmt.Sprintf("v%d", p.ScheduleVersion), &total,
-				map[string]any{"days_past_due": snap.DaysPastDue, "seq": p.Seq}, workflow.Now(ctx))
-		}
-	}
-	if !l.reachable() {
-		l.openCase(ctx, snap, "no reachable channel left", l.terms.LoanID+"/unreachable")
-	}
-	l.trimSent(workflow.Now(ctx), snap)
-	l.flush(ctx)
+	return invalid
 }
 
 // fallback sends the notice of point fb, whose address on fb.Failed is
@@ -522,6 +533,22 @@ func (l *loan) sendConfirmations(ctx workflow.Context) {
 		// What is still overdue after the payment ("0.00" drops the sentence).
 		data.AmountDue = snap.Overdue.Total.StringFixed(places(l.terms.Currency))
 		cust := l.terms.Customer
+		if l.points() {
+			var chans []policy.Channel
+			for _, ch := range []policy.Channel{policy.SMS, policy.Push} {
+				if l.canUse(ch) {
+					chans = append(chans, ch)
+				}
+			}
+			check := l.sendCheck(ctx)
+			l.sendConfirmationBatched(ctx, c, chans, func(ch policy.Channel) activities.NoticeRequest {
+				return activities.NoticeRequest{Key: policy.ConfirmationKey(l.terms.LoanID, c.TxnID, c.Template, ch),
+					LoanID: l.terms.LoanID, CustomerID: cust.ID, Channel: ch, Template: c.Template, Locale: cust.Locale,
+					Recipient: recipient(cust, ch), Data: data, Confirmation: true, Check: check}
+			})
+			l.st.Pending = l.st.Pending[1:]
+			continue
+		}
 		for _, ch := range []policy.Channel{policy.SMS, policy.Push} {
 			if !l.canUse(ch) {
 				continue

@@ -230,13 +230,24 @@ func (h *harness) run(in Input, start time.Time, events []*event) (policy.Snapsh
 		Register(env, h.acts)
 		h.store.setClock(env.Now)
 		env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-			if info.ActivityType.Name != "SendNotice" {
-				return
+			var keys []string
+			switch info.ActivityType.Name {
+			case "SendNotice":
+				var req activities.NoticeRequest
+				if err := args.Get(&req); err == nil {
+					keys = append(keys, req.Key)
+				}
+			case "SendPoint":
+				var req activities.PointRequest
+				if err := args.Get(&req); err == nil {
+					for _, n := range req.Notices {
+						keys = append(keys, n.Key)
+					}
+				}
 			}
-			var req activities.NoticeRequest
-			if err := args.Get(&req); err == nil {
-				if _, ok := h.startedAt[req.Key]; !ok {
-					h.startedAt[req.Key] = env.Now()
+			for _, k := range keys {
+				if _, ok := h.startedAt[k]; !ok {
+					h.startedAt[k] = env.Now()
 				}
 			}
 		})

@@ -47,6 +47,10 @@ type State struct {
 	Closed      bool     `json:"closed,omitempty"`
 	CloseReason string   `json:"close_reason,omitempty"`
 	Runs        int      `json:"runs"`
+	// Points is 1 once the loan runs at pointsVersion (points.go): taken in
+	// the first run that asks, then carried, so later runs record no
+	// version markers. 0 for loans whose runs began before it.
+	Points int `json:"points,omitempty"`
 }
 
 // Confirmation is a payment_received or paid_off notice owed to the borrower.

@@ -64,9 +64,7 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 	if err != nil {
 		return policy.Snapshot{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
 	}
-	l.hv = workflow.GetVersion(ctx, hardeningVersion, workflow.DefaultVersion, 1)
-	l.dv = workflow.GetVersion(ctx, deliveryVersion, workflow.DefaultVersion, 1)
-	l.av = workflow.GetVersion(ctx, actorVersion, workflow.DefaultVersion, 1)
+	l.initVersions(ctx)
 	if l.st.Runs == 1 {
 		l.st.KeywordOptOuts = in.KeywordOptOuts
 		// A new loan takes the newest money and schedule rules and keeps them
@@ -110,11 +108,15 @@ func LoanWorkflow(ctx workflow.Context, in Input) (policy.Snapshot, error) {
 		}
 		snap := l.snapshot(now)
 		l.recordCharges(ctx, snap)
-		if !l.reachable() && workflow.GetVersion(ctx, "case-when-unreachable", workflow.DefaultVersion, 1) >= 1 {
+		if !l.reachable() && (l.points() || workflow.GetVersion(ctx, "case-when-unreachable", workflow.DefaultVersion, 1) >= 1) {
 			// Every channel opted out or gone: people take over at once.
 			l.openCase(ctx, snap, "no reachable channel left", l.terms.LoanID+"/unreachable")
 		}
-		l.flush(ctx)
+		if !l.points() || !l.pointDue(now, snap) {
+			// At pointsVersion the rows decided so far go with a point that
+			// is due now, in its SendPoint, instead of a write of their own.
+			l.flush(ctx)
+		}
 		if l.hv >= 1 {
 			now = workflow.Now(ctx)
 			snap = l.snapshot(now)
