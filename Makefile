@@ -16,7 +16,7 @@ bench: ## benchmarks: speed and memory goals live here, never in timed tests
 fuzz: ## every fuzz target for 30 s each (FUZZTIME=2m, or TARGETS='FuzzRender'); not part of make test
 	@scripts/fuzz.sh $(TARGETS)
 
-load: ## dunning under load beside bare Temporal, one run (docs/PERFORMANCE.md); ARGS='-n 2000'
+load: ## dunning under load beside bare Temporal, one run (docs/PERFORMANCE.md); ARGS='-n 2000'; make load TEMPORAL=postgres: on a Temporal server built from go.temporal.io/server on PostgreSQL, 4 history shards
 	@scripts/load.sh $(ARGS)
 
 lint:

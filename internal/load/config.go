@@ -1,7 +1,7 @@
 // Package load is the driver behind `make load` (issue 9): it starts a
 // dunning stack of its own (a Temporal dev server on its own ports and a
-// fresh SQLite file, a fresh PostgreSQL database, the worker binary and the
-// API), drives N loans through it and, on the same server in the same run,
+// fresh SQLite file, or with -temporal a server started outside the driver,
+// a fresh PostgreSQL database, the worker binary and the API), drives N loans through it and, on the same server in the same run,
 // a baseline of bare workflows, and prints each figure beside its baseline,
 // then one summary line. Speed is measured here and in benchmarks, never
 // asserted in tests.
@@ -12,6 +12,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 	"time"
 )
 
@@ -21,6 +23,7 @@ type Config struct {
 	Clients       int           // concurrent HTTP and Temporal clients
 	Repayments    int           // repayment requests per loan
 	TemporalPort  int           // the dev server's gRPC port
+	TemporalAddr  string        // host:port of a server started outside the driver; "" = start a dev server
 	APIAddr       string        // where the API listens
 	MetricsAddr   string        // the worker's METRICS_ADDR (pprof too, if enabled)
 	Database      string        // PostgreSQL database, dropped and created afresh
@@ -52,6 +55,7 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.Clients, "c", c.Clients, "concurrent clients")
 	fs.IntVar(&c.Repayments, "repayments", c.Repayments, "repayment requests per loan (repeats and invalid ones included)")
 	fs.IntVar(&c.TemporalPort, "temporal-port", c.TemporalPort, "gRPC port of the dev server the driver starts")
+	fs.StringVar(&c.TemporalAddr, "temporal", c.TemporalAddr, "host:port of a Temporal server to use instead of starting a dev server (fresh, namespace default, dunning's search attributes; make load TEMPORAL=postgres)")
 	fs.StringVar(&c.APIAddr, "api", c.APIAddr, "address of the API the driver starts")
 	fs.StringVar(&c.MetricsAddr, "metrics", c.MetricsAddr, "METRICS_ADDR of the worker the driver starts")
 	fs.StringVar(&c.Database, "db", c.Database, "PostgreSQL database (dropped and created afresh)")
@@ -80,6 +84,16 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	if c.TemporalPort < 1 || c.TemporalPort > 65535 {
 		errs = append(errs, fmt.Errorf("-temporal-port %d: not a port", c.TemporalPort))
 	}
+	if c.TemporalAddr != "" {
+		if err := checkHostPort(c.TemporalAddr); err != nil {
+			errs = append(errs, fmt.Errorf("-temporal %q: %w", c.TemporalAddr, err))
+		}
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "temporal-port" {
+				errs = append(errs, errors.New("-temporal-port is the port of the dev server the driver starts; with -temporal it starts none"))
+			}
+		})
+	}
 	if c.Quiet <= 0 || c.Timeout <= 0 {
 		errs = append(errs, errors.New("-quiet and -timeout must be positive"))
 	}
@@ -87,4 +101,19 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 		errs = append(errs, fmt.Errorf("-db %q: the driver drops it, so it must be a database of its own", c.Database))
 	}
 	return c, errors.Join(errs...)
+}
+
+// checkHostPort accepts host:port with a host and a port in 1–65535.
+func checkHostPort(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "" {
+		return errors.New("want host:port, the host is missing")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("port %q: not a port", port)
+	}
+	return nil
 }

@@ -72,6 +72,43 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
+func TestParseFlagsTemporal(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantAddr string // Config.TemporalAddr
+		wantUse  string // the server the stack talks to
+		wantErr  string // "" = accepted
+	}{
+		{name: "default: the driver's dev server", wantUse: "127.0.0.1:7270"},
+		{name: "dev server on another port", args: []string{"-temporal-port", "7271"}, wantUse: "127.0.0.1:7271"},
+		{name: "a server of our own", args: []string{"-temporal", "127.0.0.1:7290"}, wantAddr: "127.0.0.1:7290", wantUse: "127.0.0.1:7290"},
+		{name: "host name", args: []string{"-temporal", "temporal.internal:7233", "-n", "10"}, wantAddr: "temporal.internal:7233", wantUse: "temporal.internal:7233"},
+		{name: "IPv6", args: []string{"-temporal", "[::1]:7290"}, wantAddr: "[::1]:7290", wantUse: "[::1]:7290"},
+		{name: "no port", args: []string{"-temporal", "127.0.0.1"}, wantErr: "-temporal"},
+		{name: "no host", args: []string{"-temporal", ":7290"}, wantErr: "host is missing"},
+		{name: "port out of range", args: []string{"-temporal", "127.0.0.1:70000"}, wantErr: "not a port"},
+		{name: "port not a number", args: []string{"-temporal", "127.0.0.1:x"}, wantErr: "not a port"},
+		{name: "both a server and a dev server port", args: []string{"-temporal", "127.0.0.1:7290", "-temporal-port", "7271"}, wantErr: "starts none"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := ParseFlags(tc.args, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ParseFlags(%q) error = %v, want one naming %q", tc.args, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseFlags(%q): %v", tc.args, err)
+			}
+			if c.TemporalAddr != tc.wantAddr || c.temporalAddress() != tc.wantUse {
+				t.Errorf("ParseFlags(%q): TemporalAddr %q, server %q; want %q, %q", tc.args, c.TemporalAddr, c.temporalAddress(), tc.wantAddr, tc.wantUse)
+			}
+		})
+	}
+}
+
 func TestParseVmRSS(t *testing.T) {
 	got, err := parseVmRSS("Name:\tworker\nVmPeak:\t 1 kB\nVmRSS:\t  204800 kB\n")
 	if err != nil || got != 200 {

@@ -556,7 +556,12 @@ func loadAvg() string {
 }
 
 func printTable(w io.Writer, cfg Config, f Figures) {
-	fmt.Fprintf(w, "\nmake load: N=%d, %d clients, %d CPUs, load average %s at start, %s at end\n\n", cfg.N, cfg.Clients, runtime.NumCPU(), f.LoadAvgStart, f.LoadAvgEnd)
+	fmt.Fprintf(w, "\nmake load: N=%d, %d clients, %d CPUs, load average %s at start, %s at end\n", cfg.N, cfg.Clients, runtime.NumCPU(), f.LoadAvgStart, f.LoadAvgEnd)
+	server := "the driver's dev server (SQLite, 1 history shard)"
+	if cfg.TemporalAddr != "" {
+		server = "a server started outside the driver (-temporal)"
+	}
+	fmt.Fprintf(w, "Temporal: %s on %s\n\n", server, cfg.temporalAddress())
 	fmt.Fprintf(w, "%-40s %14s %14s %8s\n", "figure", "dunning", "bare Temporal", "ratio")
 	row := func(name, a, b string, r float64) {
 		rs := ""

@@ -87,7 +87,7 @@ func parseVmRSS(status string) (float64, error) {
 type stack struct {
 	cfg       Config
 	env       []string
-	devserver int // pid printed by scripts/devserver.sh
+	devserver int // pid printed by scripts/devserver.sh; 0 with -temporal
 	api       *proc
 	worker    *proc
 	dbURL     string
@@ -99,16 +99,23 @@ func newKey() string {
 	return "load-" + time.Now().UTC().Format("20060102") + ":" + base64.StdEncoding.EncodeToString(b)
 }
 
-// startStack starts the dev server (fresh SQLite file), a fresh database and
-// the API; the worker is started by the phases.
+// temporalAddress is the server the stack talks to: -temporal, or the dev
+// server the driver starts.
+func (c Config) temporalAddress() string {
+	if c.TemporalAddr != "" {
+		return c.TemporalAddr
+	}
+	return "127.0.0.1:" + strconv.Itoa(c.TemporalPort)
+}
+
+// startStack starts the dev server (fresh SQLite file) unless -temporal names
+// a server, a fresh database and the API; the worker is started by the
+// phases.
 func startStack(ctx context.Context, cfg Config, logf func(string, ...any)) (*stack, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
 	dbFile := filepath.Join(cfg.Dir, "temporal.db")
-	for _, f := range []string{dbFile, dbFile + "-wal", dbFile + "-shm"} {
-		_ = os.Remove(f)
-	}
 	s := &stack{cfg: cfg}
 	s.dbURL = strings.Replace(cfg.AdminURL, "/postgres?", "/"+cfg.Database+"?", 1)
 	if s.dbURL == cfg.AdminURL {
@@ -118,7 +125,7 @@ func startStack(ctx context.Context, cfg Config, logf func(string, ...any)) (*st
 		return nil, err
 	}
 	s.env = append(os.Environ(),
-		"TEMPORAL_ADDRESS=127.0.0.1:"+strconv.Itoa(cfg.TemporalPort),
+		"TEMPORAL_ADDRESS="+cfg.temporalAddress(),
 		"DATABASE_URL="+s.dbURL,
 		"DUNNING_ENCRYPTION_KEYS="+newKey(),
 		"SMS_PROVIDER=dev", "EMAIL_PROVIDER=dev", "PUSH_PROVIDER=dev",
@@ -128,17 +135,25 @@ func startStack(ctx context.Context, cfg Config, logf func(string, ...any)) (*st
 		"METRICS_ADDR="+cfg.MetricsAddr, "WORKER_PPROF=1", "LOG_FORMAT=json",
 		"DEVSERVER_LOG="+filepath.Join(cfg.Dir, "temporal.log"),
 	)
-	logf("dev server on 127.0.0.1:%d, state in %s", cfg.TemporalPort, dbFile)
-	cmd := exec.CommandContext(ctx, "scripts/devserver.sh", strconv.Itoa(cfg.TemporalPort), "0", dbFile)
-	cmd.Env = s.env
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("scripts/devserver.sh: %w", err)
+	if cfg.TemporalAddr != "" {
+		logf("Temporal server on %s (started outside the driver)", cfg.TemporalAddr)
+	} else {
+		for _, f := range []string{dbFile, dbFile + "-wal", dbFile + "-shm"} {
+			_ = os.Remove(f)
+		}
+		logf("dev server on 127.0.0.1:%d, state in %s", cfg.TemporalPort, dbFile)
+		cmd := exec.CommandContext(ctx, "scripts/devserver.sh", strconv.Itoa(cfg.TemporalPort), "0", dbFile)
+		cmd.Env = s.env
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("scripts/devserver.sh: %w", err)
+		}
+		if s.devserver, err = strconv.Atoi(strings.TrimSpace(string(out))); err != nil {
+			return nil, fmt.Errorf("scripts/devserver.sh printed %q, not a pid", out)
+		}
 	}
-	if s.devserver, err = strconv.Atoi(strings.TrimSpace(string(out))); err != nil {
-		return nil, fmt.Errorf("scripts/devserver.sh printed %q, not a pid", out)
-	}
+	var err error
 	s.api, err = startProc("api", filepath.Join(cfg.Dir, "api.log"), s.env, filepath.Join(cfg.Bin, "starter"), "serve", "-addr", cfg.APIAddr)
 	if err != nil {
 		s.stop()
