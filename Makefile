@@ -1,5 +1,5 @@
 # dunning — the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test bench fuzz load lint temporal clean chaos
+.PHONY: run test bench fuzz load lint temporal clean chaos lifecycle
 
 run: ## the system with a demo: dev server + Web UI :8233, worker, API :8080
 	@scripts/run.sh
@@ -18,6 +18,9 @@ fuzz: ## every fuzz target for 30 s each (FUZZTIME=2m, or TARGETS='FuzzRender');
 
 load: ## dunning under load beside bare Temporal, one run (docs/PERFORMANCE.md); ARGS='-n 2000'; make load TEMPORAL=postgres: on a Temporal server built from go.temporal.io/server on PostgreSQL, 4 history shards
 	@scripts/load.sh $(ARGS)
+
+lifecycle: ## history events over a loan's whole life with the real workflow, time-skipping, no server: 12 paid on time, 12 to charge-off, 360 paid on time (issue 9); ARGS='-tasks'
+	go run ./cmd/lifecycle $(ARGS)
 
 lint:
 	gofmt -l . && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
