@@ -14,9 +14,11 @@
 # stop: stops the server it started (pid file), if any.
 #
 # Settings (environment): TEMPORAL_SHARDS (numHistoryShards, default 4),
-# TEMPORAL_PG_PORT (frontend gRPC, default 7290; the server takes the next
-# eight ports too), PGHOST, PGPORT, PGUSER (127.0.0.1, 5432, postgres: trust
-# auth as scripts/ensure-postgres.sh sets it up).
+# TEMPORAL_PG_PORT (frontend gRPC, default 7290; the server also takes the
+# next four ports, the frontend's HTTP and the other services' gRPC, and the
+# ports 100 above the gRPC ones for membership: 7390, 7392-7394), PGHOST,
+# PGPORT, PGUSER (127.0.0.1, 5432, postgres: trust auth as
+# scripts/ensure-postgres.sh sets it up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
@@ -78,9 +80,9 @@ start() {
     || { echo "temporal-postgres: no schema under $schema" >&2; exit 1; }
 
   local p
-  for p in $(seq "$port" $((port + 8))); do
+  for p in $(seq "$port" $((port + 4))) $((port + 100)) $(seq $((port + 102)) $((port + 104))); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "temporal-postgres: port $p is taken (the server needs $port-$((port + 8))); set TEMPORAL_PG_PORT" >&2
+      echo "temporal-postgres: port $p is taken (the server needs $port-$((port + 4)), $((port + 100)) and $((port + 102))-$((port + 104))); set TEMPORAL_PG_PORT" >&2
       exit 1
     fi
   done
@@ -160,10 +162,10 @@ global:
     broadcastAddress: 127.0.0.1
 services:
 YAML
-    service frontend "$port" $((port + 5)) $((port + 1))
-    service history $((port + 2)) $((port + 6))
-    service matching $((port + 3)) $((port + 7))
-    service worker $((port + 4)) $((port + 8))
+    service frontend "$port" $((port + 100)) $((port + 1))
+    service history $((port + 2)) $((port + 102))
+    service matching $((port + 3)) $((port + 103))
+    service worker $((port + 4)) $((port + 104))
     cat <<YAML
 clusterMetadata:
   enableGlobalNamespace: false
