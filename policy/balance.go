@@ -97,7 +97,21 @@ type replay struct {
 //     penalty still posts, nothing accrues after. Repayments after charge-off
 //     are still applied (recoveries).
 //   - Of repayments sharing a txn_id, the first in h.Repayments counts.
+//
+// The replay runs in int64 minor units (balance_fast.go) and falls back to
+// decimal.Decimal, snapshotExact, for a loan whose amounts do not fit; both
+// give exactly the same snapshot, every amount with the same exponent.
 func SnapshotAt(l Loan, p Policy, h History, asOf time.Time) (Snapshot, error) {
+	if s, ok := snapshotFast(l, p, h, asOf); ok {
+		return s, nil
+	}
+	return snapshotExact(l, p, h, asOf)
+}
+
+// snapshotExact is SnapshotAt replayed with decimal.Decimal: the balance
+// engine as first written, for what the fast replay cannot hold (and to say
+// what is wrong with invalid inputs).
+func snapshotExact(l Loan, p Policy, h History, asOf time.Time) (Snapshot, error) {
 	r, err := newReplay(l, p, h)
 	if err != nil {
 		return Snapshot{}, err

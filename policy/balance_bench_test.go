@@ -41,6 +41,10 @@ func btBenchCase(b *testing.B, n, reps int) (Loan, History, time.Time) {
 }
 
 func btBench(b *testing.B, n, reps int) {
+	btBenchWith(b, n, reps, SnapshotAt)
+}
+
+func btBenchWith(b *testing.B, n, reps int, snapshotAt func(Loan, Policy, History, time.Time) (Snapshot, error)) {
 	l, h, asOf := btBenchCase(b, n, reps)
 	p := Default()
 	s := btSnap(b, l, p, h, asOf)
@@ -50,7 +54,7 @@ func btBench(b *testing.B, n, reps int) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := SnapshotAt(l, p, h, asOf); err != nil {
+		if _, err := snapshotAt(l, p, h, asOf); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -63,3 +67,9 @@ func BenchmarkSnapshot(b *testing.B) { btBench(b, 360, 100) }
 // BenchmarkSnapshotShort is a one-year consumer loan: 12 installments, 10
 // repayments (2 late), snapshot with the 11th overdue.
 func BenchmarkSnapshotShort(b *testing.B) { btBench(b, 12, 10) }
+
+// BenchmarkSnapshotOracle and BenchmarkSnapshotShortOracle are the two
+// above with the balance engine as it was before its int64 replay
+// (balance_oracle_test.go): what the fast replay gained.
+func BenchmarkSnapshotOracle(b *testing.B)      { btBenchWith(b, 360, 100, oracleSnapshotAt) }
+func BenchmarkSnapshotShortOracle(b *testing.B) { btBenchWith(b, 12, 10, oracleSnapshotAt) }

@@ -262,7 +262,16 @@ func Stage(p Policy, s Snapshot) string {
 		return stage
 	}
 	today := DateOf(s.AsOf)
-	for _, r := range applicableRungs(p, overdue) {
+	rungs := p.Reminders.Ladder
+	if !slices.IsSortedFunc(rungs, func(a, b Rung) int { return cmp.Compare(a.Offset, b.Offset) }) {
+		rungs = sortedLadder(p)
+	}
+	// The ladder in offset order, as applicableRungs gives it, without
+	// copying it: every snapshot asks for its stage.
+	for _, r := range rungs {
+		if overdue && r.Offset < 1 {
+			continue
+		}
 		if drv.DueDate.AddDays(r.Offset).After(today) {
 			break
 		}
