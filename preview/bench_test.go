@@ -2,8 +2,10 @@ package preview
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -15,8 +17,23 @@ import (
 
 // benchLoans is the book size of BenchmarkSimulate: big enough to smooth out
 // one loan's cost, small enough for `make bench`. README extrapolates to
-// 10,000 loans.
+// 10,000 loans. DUNNING_BENCH_LOANS=N sets another size (a small book to
+// profile, or the whole 10,000).
 const benchLoans = 200
+
+// benchBookSize is benchLoans, or DUNNING_BENCH_LOANS when it is a number
+// above 0.
+func benchBookSize(b *testing.B) int {
+	s := os.Getenv("DUNNING_BENCH_LOANS")
+	if s == "" {
+		return benchLoans
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		b.Fatalf("DUNNING_BENCH_LOANS=%q: want a number of loans above 0", s)
+	}
+	return n
+}
 
 // BenchmarkSimulate simulates a generated book of 12-installment loans under
 // the default policy with the default pay model (on-time 0.7, late-7 0.2,
@@ -25,7 +42,7 @@ const benchLoans = 200
 // the minutes 10,000 loans would take at that rate ("min/10k").
 // Sub-benchmarks: one worker, and every core.
 func BenchmarkSimulate(b *testing.B) {
-	book := GenerateBook(benchLoans, 12, policy.MustDate("2027-01-01"), 1)
+	book := GenerateBook(benchBookSize(b), 12, policy.MustDate("2027-01-01"), 1)
 	tr := renderer(b)
 	defer debug.SetGCPercent(debug.SetGCPercent(SimulateGCPercent))
 	for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
