@@ -23,9 +23,8 @@ import (
 // holds no pointer (see fix).
 type fastInst struct {
 	seq int
-	due Date
-	// dueDay is due as a day number (Date.days): the replay compares and
-	// subtracts days as integers.
+	// dueDay is the due date as a day number (Date.days; fromDays gives the
+	// date back): the replay compares and subtracts days as integers.
 	dueDay int
 	// principal is the installment's principal, the base of the cap.
 	principal fix
@@ -187,7 +186,8 @@ func newFastReplay(l Loan, p Policy, h History) (*fastReplay, bool) {
 func (r *fastReplay) addInsts(ins []Installment) bool {
 	for i := range ins {
 		in := &ins[i]
-		fi := fastInst{seq: in.Seq, due: in.DueDate, dueDay: in.DueDate.days()}
+		r.insts = append(r.insts, fastInst{seq: in.Seq, dueDay: in.DueDate.days()})
+		fi := &r.insts[len(r.insts)-1]
 		if fromDays(fi.dueDay) != in.DueDate {
 			return false
 		}
@@ -202,7 +202,6 @@ func (r *fastReplay) addInsts(ins []Installment) bool {
 			return false
 		}
 		fi.principal = fi.rem[iPrincipal]
-		r.insts = append(r.insts, fi)
 	}
 	return true
 }
@@ -441,7 +440,7 @@ func (r *fastReplay) snapshot(l Loan, p Policy, asOf time.Time) Snapshot {
 	for i := range r.insts {
 		in := &r.insts[i]
 		o := fixBreakdownOf(in.rem)
-		st := InstallmentState{Seq: in.seq, DueDate: in.due, Outstanding: r.breakdown(o),
+		st := InstallmentState{Seq: in.seq, DueDate: fromDays(in.dueDay), Outstanding: r.breakdown(o),
 			PenaltyPosted: r.srcs.dec(in.postedPenalty), LateFeePosted: r.srcs.dec(in.postedLateFee)}
 		switch {
 		case !in.unpaid():

@@ -261,18 +261,21 @@ func Stage(p Policy, s Snapshot) string {
 	if !ok {
 		return stage
 	}
-	today := DateOf(s.AsOf)
 	rungs := p.Reminders.Ladder
 	if !slices.IsSortedFunc(rungs, func(a, b Rung) int { return cmp.Compare(a.Offset, b.Offset) }) {
 		rungs = sortedLadder(p)
 	}
 	// The ladder in offset order, as applicableRungs gives it, without
-	// copying it: every snapshot asks for its stage.
+	// copying it, and days as numbers: every snapshot asks for its stage.
+	// due+offset > today is drv.DueDate.AddDays(r.Offset).After(today):
+	// AddDays and DateOf give days of the calendar as written, which Date
+	// orders as their numbers.
+	due, today := drv.DueDate.days(), DateOf(s.AsOf).days()
 	for _, r := range rungs {
 		if overdue && r.Offset < 1 {
 			continue
 		}
-		if drv.DueDate.AddDays(r.Offset).After(today) {
+		if due+r.Offset > today {
 			break
 		}
 		stage = r.Template
