@@ -141,8 +141,10 @@ func TestSendPoint(t *testing.T) {
 			},
 		},
 		{
-			name:   "a notice row refused for good is that notice's error, not the point's",
-			before: func(f *fixture) { f.store.setFail("CompleteNotice", fmt.Errorf("check violated: %w", store.ErrInvalid)) },
+			name: "a notice row refused for good is that notice's error, not the point's",
+			before: func(f *fixture) {
+				f.store.setFail("CompleteNotice", fmt.Errorf("check violated: %w", store.ErrInvalid))
+			},
 			check: func(t *testing.T, f *fixture, res PointResult) {
 				for i, n := range res.Notices {
 					if n.Error != ErrTypeAuditRejected {

@@ -278,8 +278,6 @@ func (e *engine) execute(in any, start time.Time) (env *testsuite.TestWorkflowEn
 	}
 	// Listeners run on the environment's main loop, between workflow tasks.
 	env.SetOnActivityCompletedListener(func(*activity.Info, converter.EncodedValue, error) { e.maybeEnd(env) })
-	// At points-1 the charge-off's ledger row is a local activity.
-	env.SetOnLocalActivityCompletedListener(func(*activity.Info, converter.EncodedValue, error) { e.maybeEnd(env) })
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: loan %s: %v", ErrStuck, e.loan.LoanID, p)

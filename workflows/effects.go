@@ -150,7 +150,8 @@ func (l *loan) appendLedger(ctx workflow.Context) string {
 	for len(l.st.Outbox) > 0 {
 		batch := l.st.Outbox
 		var res activities.LedgerResult
-		err := l.auditCall(ctx, fmt.Sprintf("ledger: %d row(s)", len(batch)), acts.AppendLedger, batch).Get(ctx, &res)
+		err := workflow.ExecuteActivity(auditOptions(ctx, fmt.Sprintf("ledger: %d row(s)", len(batch))),
+			acts.AppendLedger, batch).Get(ctx, &res)
 		if err != nil {
 			l.st.Outbox = append(kept, l.st.Outbox...)
 			return fmt.Sprintf("ledger: %d row(s) not written: %s", len(l.st.Outbox), errorKind(err))
@@ -196,7 +197,8 @@ func (l *loan) openPendingCases(ctx workflow.Context) string {
 		req := l.st.Cases[0]
 		l.st.Cases = l.st.Cases[1:]
 		var res activities.CaseResult
-		if err := l.auditCall(ctx, "open collections case: "+req.Reason, acts.OpenCollectionsCase, req).Get(ctx, &res); err != nil {
+		if err := workflow.ExecuteActivity(auditOptions(ctx, "open collections case: "+req.Reason),
+			acts.OpenCollectionsCase, req).Get(ctx, &res); err != nil {
 			kept = append(kept, req)
 			problem = fmt.Sprintf("case %s not opened: %s", req.DedupeKey, errorKind(err))
 			continue
@@ -221,7 +223,8 @@ func (l *loan) finalizeNotices(ctx workflow.Context) string {
 		o := l.st.Finals[0]
 		l.st.Finals = l.st.Finals[1:]
 		var res activities.NoticeResult
-		if err := l.auditCall(ctx, "notice "+o.Status+": "+o.Key, acts.FinalizeNotice, o).Get(ctx, &res); err != nil {
+		if err := workflow.ExecuteActivity(auditOptions(ctx, "notice "+o.Status+": "+o.Key),
+			acts.FinalizeNotice, o).Get(ctx, &res); err != nil {
 			kept = append(kept, o)
 			problem = fmt.Sprintf("notice %s not recorded as %s: %s", o.Key, o.Status, errorKind(err))
 			continue

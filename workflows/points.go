@@ -14,10 +14,9 @@ import (
 // pointsVersion gates what the throughput release changed (issue 9): a
 // ladder point, or a repayment's confirmations, is one SendPoint activity
 // that writes the audit rows decided before it and sends every channel's
-// notice, instead of one SendNotice per channel plus AppendLedger and
-// RecordSkipped/FinalizeNotice activities; the audit writes that remain
-// (rows decided after a point, cases, retries of the audit trail) are local
-// activities; and the run asks no other version at all.
+// notice, instead of one SendNotice activity per channel plus AppendLedger
+// and RecordSkipped/FinalizeNotice activities; and the run asks no other
+// version at all.
 //
 // A loan takes it once, in the first run that asks (a new loan, or the next
 // run of one started before), and keeps it in State.Points for life: its
@@ -48,9 +47,20 @@ func (l *loan) initVersions(ctx workflow.Context) {
 func (l *loan) points() bool { return l.st.Points >= 1 }
 
 // pointOptions: like noticeOptions (retried for hours, never forever), on
-// the loan's own task queue. The attempt covers a rate-limit wait
+// the loan's own task queue. An attempt covers a rate-limit wait
 // (activities.MaxRateWait), a provider call (30 s at most in every adapter)
 // and the rows around them.
+//
+// A point is a regular activity, not a local one, although a local activity
+// would cost the history one marker instead of three events and a workflow
+// task: a local activity runs before its workflow task is committed, so when
+// that task is lost (the worker stops, the task times out) the retried task
+// runs it again with inputs computed at another workflow.Now, and a ledger
+// row whose amount or time depends on the clock (a penalty posting, the
+// loan_started row) would meet its own key holding other content. The e2e
+// test TestWorkerRestartMidFlight found exactly that. An activity is
+// scheduled only by a committed task, so its input is the one the history
+// holds.
 func pointOptions(ctx workflow.Context, summary string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    2 * time.Minute,
@@ -60,32 +70,6 @@ func pointOptions(ctx workflow.Context, summary string) workflow.Context {
 			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
 		},
 	})
-}
-
-// localAuditOptions bound the audit writes that run as local activities, as
-// auditOptions bound them as activities: 30 s an attempt, six attempts about
-// a minute apart at most, then what is not written stays in the state and
-// is retried every auditRetry. The bound is a number of attempts, not a
-// ScheduleToCloseTimeout: the SDK measures that one from the workflow's
-// clock, which in the time-skipping test environment (preview, simulate)
-// is not the real one.
-func localAuditOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 6,
-		},
-	})
-}
-
-// auditCall runs one audit write: a local activity at pointsVersion (a
-// marker in the history, no round trip through the server's task queues),
-// else the bounded activity it always was.
-func (l *loan) auditCall(ctx workflow.Context, summary string, activity any, arg any) workflow.Future {
-	if l.points() {
-		return workflow.ExecuteLocalActivity(localAuditOptions(ctx), activity, arg)
-	}
-	return workflow.ExecuteActivity(auditOptions(ctx, summary), activity, arg)
 }
 
 // noticeOutcome is what became of one notice of a point.
