@@ -9,7 +9,6 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
-	"golang.org/x/time/rate"
 
 	"dunning/channels"
 	"dunning/policy"
@@ -52,9 +51,6 @@ type Activities struct {
 	// Metrics counts notices by outcome and opt-outs (the worker's
 	// metrics.Recorder); nil counts nothing.
 	Metrics Recorder
-	// Limits are SendPoint's sends per second per channel in this process
-	// (NewLimits); a channel without one is not limited.
-	Limits map[policy.Channel]*rate.Limiter
 }
 
 // Recorder is what the activities count (metrics.Recorder has it).

@@ -3,14 +3,10 @@ package activities
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
-	"golang.org/x/time/rate"
-
-	"dunning/policy"
 )
 
 // PointRequest is one ladder point, or one repayment's confirmations, done
@@ -51,11 +47,6 @@ type PointNotice struct {
 	Error string `json:"error,omitempty"`
 }
 
-// MaxRateWait is the longest SendPoint waits for a channel's rate limit
-// (Activities.Limits) before it gives the attempt back to Temporal with a
-// retry delay, so that a burst never holds an attempt past its timeout.
-const MaxRateWait = 10 * time.Second
-
 // SendPoint writes the point's audit rows, then sends its notices in
 // parallel, each exactly as SendNotice does (render, checked reservation,
 // provider, completion; a retry finds every row and never sends a final
@@ -72,10 +63,10 @@ const MaxRateWait = 10 * time.Second
 // stored outcome of the notices that did end, without calling their
 // providers. A provider that asks for a delay (HTTP 429) sets the retry's.
 //
-// Each send first takes a token from its channel's rate limiter (Limits; a
-// channel without one is not limited). The limiters are the worker
-// process's: ladder points and confirmations run on the loan's task queue,
-// not on the channel queues whose server-side rate SendNotice keeps.
+// SendPoint runs on the points task queue (workflows.PointQueue), whose rate
+// the worker sets to the slowest channel's: a point sends at most one
+// message per channel, so no channel goes faster than its rate, across all
+// replicas, as on the channel queues SendNotice runs on.
 func (a *Activities) SendPoint(ctx context.Context, req PointRequest) (PointResult, error) {
 	var res PointResult
 	if len(req.Ledger) > 0 {
@@ -104,10 +95,6 @@ finals:
 	var wg sync.WaitGroup
 	for i, n := range req.Notices {
 		wg.Go(func() {
-			if err := a.waitRate(ctx, n.Channel); err != nil {
-				errs[i] = err
-				return
-			}
 			r, err := a.SendNotice(ctx, n)
 			var app *temporal.ApplicationError
 			if errors.As(err, &app) && app.NonRetryable() {
@@ -149,48 +136,4 @@ func retryable(errs []error) error {
 			temporal.ApplicationErrorOptions{NextRetryDelay: delay, Cause: err})
 	}
 	return err
-}
-
-// waitRate takes a token of ch's rate limiter, waiting at most MaxRateWait;
-// past that it answers a ProviderBusy error whose retry delay is the wait.
-func (a *Activities) waitRate(ctx context.Context, ch policy.Channel) error {
-	lim := a.Limits[ch]
-	if lim == nil {
-		return nil
-	}
-	r := lim.Reserve()
-	if !r.OK() {
-		return fmt.Errorf("rate limit of %s cannot grant a send (burst 0)", ch)
-	}
-	d := r.Delay()
-	if d > MaxRateWait {
-		r.Cancel()
-		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("%s rate limit: next send in %s", ch, d.Round(time.Millisecond)),
-			"ProviderBusy", temporal.ApplicationErrorOptions{NextRetryDelay: d})
-	}
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		r.Cancel()
-		return ctx.Err()
-	}
-}
-
-// NewLimits makes one rate limiter per channel from sends per second (the
-// worker's SMS_RATE, EMAIL_RATE, PUSH_RATE), each with a burst of one
-// second's sends.
-func NewLimits(perSecond map[policy.Channel]float64) map[policy.Channel]*rate.Limiter {
-	out := map[policy.Channel]*rate.Limiter{}
-	for _, ch := range policy.AllChannels {
-		if r, ok := perSecond[ch]; ok && r > 0 {
-			out[ch] = rate.NewLimiter(rate.Limit(r), max(1, int(r)))
-		}
-	}
-	return out
 }

@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"golang.org/x/time/rate"
 
 	"dunning/channels"
 	"dunning/policy"
@@ -219,43 +217,5 @@ func TestSendPointRepeated(t *testing.T) {
 				t.Errorf("%d notice rows and %d ledger rows, want 3 and 1", notices, ledger)
 			}
 		})
-	}
-}
-
-// A channel over its rate waits its turn up to MaxRateWait; beyond that the
-// attempt goes back to Temporal with the wait as its retry delay, having
-// sent nothing it could not.
-func TestSendPointRateLimit(t *testing.T) {
-	f := newFixture(t, modes()[0])
-	f.acts.Limits = map[policy.Channel]*rate.Limiter{policy.SMS: rate.NewLimiter(rate.Every(time.Hour), 1)}
-	req := pointRequest()
-	if _, err := f.acts.SendPoint(context.Background(), req); err != nil {
-		t.Fatalf("first point within the burst: %v", err)
-	}
-	next := pointRequest()
-	next.Notices[0].Key, next.Notices[1].Key = "L-2026-0002/0/1/7/sms", "L-2026-0002/0/1/7/push"
-	_, err := f.acts.SendPoint(context.Background(), next)
-	var app *temporal.ApplicationError
-	if !errors.As(err, &app) || app.Type() != "ProviderBusy" || app.NextRetryDelay() < 50*time.Minute || app.NonRetryable() {
-		t.Fatalf("second point over the rate: %v, want a retryable ProviderBusy with about an hour's delay", err)
-	}
-	if got := f.sink.Sent(next.Notices[0].Key); got != 0 {
-		t.Errorf("the SMS over the rate was sent %d times, want 0", got)
-	}
-	if got := f.sink.Sent(next.Notices[1].Key); got != 1 {
-		t.Errorf("the push (no limit) was sent %d times, want 1", got)
-	}
-}
-
-func TestNewLimits(t *testing.T) {
-	lim := NewLimits(map[policy.Channel]float64{policy.SMS: 2.5, policy.Push: 100})
-	if lim[policy.SMS] == nil || lim[policy.SMS].Limit() != 2.5 || lim[policy.SMS].Burst() != 2 {
-		t.Errorf("sms limiter %+v, want 2.5/s burst 2", lim[policy.SMS])
-	}
-	if lim[policy.Push] == nil || lim[policy.Push].Burst() != 100 {
-		t.Errorf("push limiter %+v, want burst 100", lim[policy.Push])
-	}
-	if lim[policy.Email] != nil {
-		t.Errorf("email limiter %+v, want none (not given)", lim[policy.Email])
 	}
 }

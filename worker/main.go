@@ -120,7 +120,7 @@ func run(log *slog.Logger) error {
 	}
 
 	acts := &activities.Activities{Store: st, Senders: senders, Templates: tmpl, Brand: config.Brand(), Log: log,
-		Metrics: mx.Recorder(), Limits: activities.NewLimits(rates)}
+		Metrics: mx.Recorder()}
 	w := worker.New(c, workflows.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout})
 	workflows.Register(w, acts)
 	// One worker per channel queue, each under its provider's rate limit.
@@ -145,6 +145,17 @@ func run(log *slog.Logger) error {
 		channelWorkers = append(channelWorkers, cw)
 		log.Info("worker polling", "task_queue", q, "activities_per_second", rates[ch])
 	}
+	// Ladder points and confirmations (SendPoint, points-1) send up to one
+	// message per channel each: their queue runs at the slowest channel's
+	// rate, so no channel exceeds its own across the replicas.
+	pq := workflows.PointQueue(workflows.TaskQueue)
+	pw := worker.New(c, pq, worker.Options{WorkerStopTimeout: workerStopTimeout, TaskQueueActivitiesPerSecond: pointRate(rates)})
+	workflows.RegisterPoints(pw, acts)
+	if err := pw.Start(); err != nil {
+		return fmt.Errorf("worker for %s: %w", pq, err)
+	}
+	channelWorkers = append(channelWorkers, pw)
+	log.Info("worker polling", "task_queue", pq, "activities_per_second", pointRate(rates))
 	log.Info("worker polling", "task_queue", workflows.TaskQueue, "temporal", opts.HostPort, "namespace", opts.Namespace)
 	ready.set(readyChecks(c, st))
 	interrupt := make(chan any)
@@ -204,4 +215,13 @@ func channelRates(getenv func(string) string) (map[policy.Channel]float64, error
 		out[ch] = f
 	}
 	return out, errors.Join(errs...)
+}
+
+// pointRate is the points queue's rate: the slowest channel's.
+func pointRate(rates map[policy.Channel]float64) float64 {
+	r := math.Inf(1)
+	for _, ch := range policy.AllChannels {
+		r = min(r, rates[ch])
+	}
+	return r
 }

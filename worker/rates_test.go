@@ -39,3 +39,20 @@ func TestChannelRates(t *testing.T) {
 		})
 	}
 }
+
+// The points queue runs at the slowest channel's rate: a point sends at most
+// one message per channel, so none goes faster than its own rate.
+func TestPointRate(t *testing.T) {
+	for _, tc := range []struct {
+		rates map[policy.Channel]float64
+		want  float64
+	}{
+		{map[policy.Channel]float64{policy.SMS: 10, policy.Email: 10, policy.Push: 50}, 10},
+		{map[policy.Channel]float64{policy.SMS: 2.5, policy.Email: 100, policy.Push: 50}, 2.5},
+		{map[policy.Channel]float64{policy.SMS: 300, policy.Email: 40, policy.Push: 500}, 40},
+	} {
+		if got := pointRate(tc.rates); got != tc.want {
+			t.Errorf("pointRate(%v) = %v, want %v", tc.rates, got, tc.want)
+		}
+	}
+}

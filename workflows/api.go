@@ -43,6 +43,11 @@ const (
 // channels or the workflows.
 func ChannelQueue(loanQueue string, ch policy.Channel) string { return loanQueue + "-" + string(ch) }
 
+// PointQueue is the task queue of SendPoint (points-1): a ladder point's or a
+// repayment's notices on every channel in one activity. The worker runs it at
+// the slowest channel's rate.
+func PointQueue(loanQueue string) string { return loanQueue + "-points" }
+
 // WorkflowID is the id of the loan's workflow: one workflow per loan.
 func WorkflowID(loanID string) string { return "loan-" + loanID }
 

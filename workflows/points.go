@@ -47,9 +47,9 @@ func (l *loan) initVersions(ctx workflow.Context) {
 func (l *loan) points() bool { return l.st.Points >= 1 }
 
 // pointOptions: like noticeOptions (retried for hours, never forever), on
-// the loan's own task queue. An attempt covers a rate-limit wait
-// (activities.MaxRateWait), a provider call (30 s at most in every adapter)
-// and the rows around them.
+// the points queue (PointQueue), whose rate is the slowest channel's. An
+// attempt covers a provider call on each channel in parallel (30 s at most
+// in every adapter) and the rows around them.
 //
 // A point is a regular activity, not a local one, although a local activity
 // would cost the history one marker instead of three events and a workflow
@@ -63,6 +63,7 @@ func (l *loan) points() bool { return l.st.Points >= 1 }
 // holds.
 func pointOptions(ctx workflow.Context, summary string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:              PointQueue(workflow.GetInfo(ctx).TaskQueueName),
 		StartToCloseTimeout:    2 * time.Minute,
 		ScheduleToCloseTimeout: 6 * time.Hour,
 		Summary:                summary,

@@ -27,3 +27,8 @@ func RegisterWorkflow(w worker.WorkflowRegistry) {
 func RegisterChannel(w worker.Registry, a *activities.Activities) {
 	w.RegisterActivityWithOptions(a.SendNotice, activity.RegisterOptions{Name: "SendNotice"})
 }
+
+// RegisterPoints puts SendPoint on a worker of the points queue (PointQueue).
+func RegisterPoints(w worker.Registry, a *activities.Activities) {
+	w.RegisterActivityWithOptions(a.SendPoint, activity.RegisterOptions{Name: "SendPoint"})
+}

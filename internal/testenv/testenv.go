@@ -113,6 +113,10 @@ func StartWorkerWith(t testing.TB, c client.Client, st activities.Store, tmpl *t
 		workflows.RegisterChannel(cw, acts)
 		ws = append(ws, cw)
 	}
+	// Ladder points and confirmations (SendPoint) run on the points queue.
+	pw := worker.New(c, workflows.PointQueue(queue), worker.Options{})
+	workflows.RegisterPoints(pw, acts)
+	ws = append(ws, pw)
 	for _, w := range ws {
 		if err := w.Start(); err != nil {
 			t.Fatalf("start worker: %v", err)
