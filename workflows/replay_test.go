@@ -32,6 +32,20 @@ func TestReplayRecordedHistories(t *testing.T) {
 			t.Errorf("no recorded history for %q in testdata/", topic)
 		}
 	}
+	// And what the newest gate records: runs at points-1 send by SendPoint.
+	points := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), `"name": "SendPoint"`) {
+			points++
+		}
+	}
+	if points < 5 {
+		t.Errorf("%d recorded histories of runs at points-1 (SendPoint), want the e2e topics recorded under it", points)
+	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
