@@ -257,9 +257,12 @@ func (e *engine) nextInput(can *workflow.ContinueAsNewError) (any, error) {
 // as a function, because the environment would refuse a RawValue for a
 // function's workflows.Input parameter. The environment panics when the
 // workflow waits for nothing for longer than its test timeout; that becomes
-// ErrStuck.
+// ErrStuck. Once the run is over, the wall-clock timers the environment
+// armed are stopped (wallClockGuard): left running they would keep it in
+// memory for days.
 func (e *engine) execute(in any, start time.Time) (env *testsuite.TestWorkflowEnvironment, err error) {
 	env = e.suite.NewTestWorkflowEnvironment()
+	defer guardWallClock(env).stop()
 	env.SetStartTime(start)
 	env.SetTestTimeout(e.opts.Stuck)
 	// A worker calls a workflow task that runs a second without yielding a
