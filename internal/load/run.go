@@ -42,13 +42,21 @@ type Figures struct {
 	Status5xx                      int
 	EventsPerPoint, EventsPerRepay float64
 	EventsAtStart                  float64
-	EventsPerInstallment           float64 // modelled, see history
-	MaxRunEvents                   int
-	IdleRSS, LoadedRSS, RSSPer10k  float64 // MiB
-	PGBytesPerNotice               float64
-	NoticeRows                     int
-	Deliveries, Duplicates, Lost   int
-	LoadAvgStart, LoadAvgEnd       string
+	// EventsPerInstallment and MaxRunEvents are measured on lifecycles
+	// (internal/lifecycle: the real workflow through a year or thirty in
+	// the time-skipping environment, its events counted by the rules that
+	// package checks against real histories): a 12-installment loan paid on
+	// time, and the largest run of that, of a loan never paid and of a
+	// 360-installment loan. MaxRunSeen is the largest run of the load's own
+	// loans on the server.
+	EventsPerInstallment          float64
+	MaxRunEvents, MaxRunSeen      int
+	ChargeOffEvents               int
+	IdleRSS, LoadedRSS, RSSPer10k float64 // MiB
+	PGBytesPerNotice              float64
+	NoticeRows                    int
+	Deliveries, Duplicates, Lost  int
+	LoadAvgStart, LoadAvgEnd      string
 }
 
 // Summary is the issue's last line.
@@ -233,8 +241,14 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 			applied++
 		}
 	}
-	f.EventsAtStart, f.EventsPerPoint, f.EventsPerRepay, f.MaxRunEvents = historyFigures(before, after, applied)
-	f.EventsPerInstallment = modelPerInstallment(f.EventsAtStart, f.EventsPerPoint, f.EventsPerRepay)
+	f.EventsAtStart, f.EventsPerPoint, f.EventsPerRepay, f.MaxRunSeen = historyFigures(before, after, applied)
+	logf("measuring the history of three lifecycles (internal/lifecycle)")
+	lc, err := measureLifecycles(ctx)
+	if err != nil {
+		return err
+	}
+	f.EventsPerInstallment, f.ChargeOffEvents = lc.EventsPerInstallment, lc.ChargeOffEvents
+	f.MaxRunEvents = max(lc.MaxRunEvents, f.MaxRunSeen)
 	var size int64
 	_ = db.QueryRow(ctx, `select pg_total_relation_size('notices'), count(*) from notices`).Scan(&size, &f.NoticeRows)
 	if f.NoticeRows > 0 {
@@ -475,17 +489,6 @@ func historyFigures(before, after []runLen, applied int) (atStart, perPoint, per
 	return b, b, perRepay, maxRun
 }
 
-// modelPerInstallment: an installment paid on time costs its three
-// pre-due points (-3, -1, 0 in the default ladder), one repayment and the
-// continue-as-new that follows it. Each point is costed at the measured
-// start-plus-catch-up run, an upper bound (see PERFORMANCE.md).
-func modelPerInstallment(atStart, perPoint, perRepay float64) float64 {
-	if atStart < 0 || perPoint < 0 || perRepay < 0 {
-		return -1
-	}
-	return 3*perPoint + perRepay
-}
-
 // audit compares the dev sink's deliveries (the worker's log) with the
 // notices table: duplicates are deliveries of a key beyond its first;
 // lost are notices still pending, keys delivered with no final row, and
@@ -581,8 +584,10 @@ func printTable(w io.Writer, cfg Config, f Figures) {
 	row("  repayment answers", fmt.Sprint(f.RepayCodes), "", -1)
 	row("history: events, start + one point", fmt.Sprintf("%.0f", f.EventsAtStart), "", -1)
 	row("history: events per repayment", fmt.Sprintf("%.1f", f.EventsPerRepay), "", -1)
-	row("history: per installment (model)", fmt.Sprintf("%.1f", f.EventsPerInstallment), "", -1)
-	row("history: largest run seen", fmt.Sprint(f.MaxRunEvents), "", -1)
+	row("history: per installment (12 paid on time)", fmt.Sprintf("%.1f", f.EventsPerInstallment), "", -1)
+	row("history: to charge-off (12 never paid)", fmt.Sprint(f.ChargeOffEvents), "", -1)
+	row("history: largest run (lifecycles, 360 incl.)", fmt.Sprint(f.MaxRunEvents), "", -1)
+	row("history: largest run seen in this load", fmt.Sprint(f.MaxRunSeen), "", -1)
 	row("worker RSS MiB idle / loaded", fmt.Sprintf("%.0f", f.IdleRSS), fmt.Sprintf("%.0f", f.LoadedRSS), -1)
 	row("worker RSS MiB per 10k loans (extrap.)", fmt.Sprintf("%.0f", f.RSSPer10k), "", -1)
 	row("PostgreSQL bytes per notice", fmt.Sprintf("%.0f", f.PGBytesPerNotice), fmt.Sprint(f.NoticeRows, " rows"), -1)
