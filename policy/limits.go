@@ -89,6 +89,23 @@ const (
 	MaxPaidBeforeFirstDueDays = 1826
 )
 
+// Limits on a policy: its ladder, checked by Policy.Validate whatever the
+// policy's source, and the text of a policy sent with a request rather than
+// shipped (ParseInline: POST /v1/preview).
+const (
+	// MaxLadderRungs bounds a policy's reminder ladder. DESIGN.md's has 10;
+	// the workflow walks the ladder at every wake-up of every loan.
+	MaxLadderRungs = 64
+	// MinRungOffset and MaxRungOffset bound a rung's offset from the due
+	// date of the installment that drives it, in days: from a year before
+	// it to ten years after (DESIGN.md's charge-off is at +90).
+	MinRungOffset = -365
+	MaxRungOffset = 3650
+	// MaxPolicyBytes bounds the text of an inline policy, YAML or JSON:
+	// policies/default.yaml is under 3 KiB.
+	MaxPolicyBytes = 64 << 10
+)
+
 // MinDate and MaxDate bound every date and time dunning accepts: installment
 // due dates (ValidateInstallments), a repayment's paid_at
 // (ValidateRepayment) and every time in a JSON body (DecodeJSON). A time is

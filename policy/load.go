@@ -481,12 +481,18 @@ func validateLadder(ladder []Rung) []error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
 	}
-	if len(ladder) == 0 {
+	switch {
+	case len(ladder) == 0:
 		bad("reminders.ladder", "must have at least one rung")
+	case len(ladder) > MaxLadderRungs:
+		bad("reminders.ladder", "%d rungs: at most %d (MaxLadderRungs)", len(ladder), MaxLadderRungs)
+		return errs
 	}
 	for i, r := range ladder {
 		at := fmt.Sprintf("reminders.ladder[%d]", i)
-		if i > 0 && r.Offset <= ladder[i-1].Offset {
+		if r.Offset < MinRungOffset || r.Offset > MaxRungOffset {
+			bad(at+".offset", "must be between %d and %d days from the due date, got %d", MinRungOffset, MaxRungOffset, r.Offset)
+		} else if i > 0 && r.Offset <= ladder[i-1].Offset {
 			bad(at+".offset", "must be greater than the previous rung's (%d)", ladder[i-1].Offset)
 		}
 		if len(r.Channels) == 0 {
