@@ -49,6 +49,13 @@ func hostileEndpoints(t *testing.T) []endpoint {
 			bigField: "installments[0].seq"},
 		{method: "POST", path: "/v1/inbound/sms", base: smsJSON(phone, "STOP"), dupKey: "from",
 			bigNumber: `{"from":1e30,"body":"STOP"}`, bigField: "from", inbound: true},
+		// The preview takes a loan, or a loan with a policy inline beside it.
+		{method: "POST", path: "/v1/preview", base: loan, dupKey: "loan_id",
+			bigNumber: loanJSON(t, func(m map[string]any) { installment(m, 0)["principal"] = "1e30" }), bigField: "installments[0].principal"},
+		{method: "POST", path: "/v1/preview", base: previewBody("loan", loan, "policy", defaultPolicyJSON(t, nil)), dupKey: "loan",
+			bigNumber: previewBody("loan", loan, "policy", defaultPolicyJSON(t, func(m map[string]any) {
+				m["penalty"].(map[string]any)["daily_rate"] = 1e30
+			})), bigField: "policy.penalty.daily_rate"},
 	}
 }
 
@@ -207,6 +214,7 @@ func TestEveryRouteNeedsTheToken(t *testing.T) {
 		{"GET", "/v1/loans/L-1/audit", ""},
 		{"GET", "/v1/notices", ""},
 		{"GET", "/v1/opt-outs", ""},
+		{"POST", "/v1/preview", `{}`},
 		{"POST", "/codec/decode", `{"payloads":[]}`},
 		{"POST", "/codec/encode", `{"payloads":[]}`},
 	}
