@@ -357,8 +357,10 @@ func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
 
 // SimulateGCPercent is the garbage collector's percent `starter simulate`
 // and BenchmarkSimulate run with (debug.SetGCPercent): a preview allocates
-// about 10 MB of short-lived payloads, balances and coroutine stacks per
-// 12-installment loan over a live heap of a few MB, and at the default 100
-// the CPU profile shows the collector at 15–20% of the work; at 400 it runs
-// a quarter as often, for a heap of a few hundred MB at most.
+// about 7 MB of short-lived payloads, balances and coroutine stacks per
+// 12-installment loan over a live heap of a few MB (10 MB before the
+// balance engine replayed in int64), and at the default 100 the CPU profile
+// showed the collector at 15–20% of the work; at 400 it runs a quarter as
+// often (2% of a simulation's CPU now), for a heap of a few hundred MB at
+// most.
 const SimulateGCPercent = 400
