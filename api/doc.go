@@ -23,10 +23,13 @@
 //	POST /v1/loans/{id}/reschedule     workflows.RescheduleSignal {actor, reason, installments}: 200; 400; 404; 409; 422
 //	GET  /v1/loans/{id}/notices        200 list of notice attempts (empty for an unknown loan)
 //	GET  /v1/loans/{id}/audit          200 audit export JSON (ledger, notices, history); ?format=csv as text/csv
-//	POST /v1/preview[?policy=P&pay=D:A] a loan as POST /v1/loans takes it: 200 the preview's timeline
-//	                                   (package preview: the real workflow in a time-skipping test
-//	                                   environment, nothing sent or started); 400 naming the fields;
-//	                                   503 all preview slots busy, or not done within the timeout
+//	POST /v1/preview[?policy=P&pay=D:A] a loan as POST /v1/loans takes it, or {loan, policy} with a policy
+//	                                   of the caller's own as JSON, or {loan, policy_yaml} with a policy
+//	                                   file's text (policy.ParseInline; not with ?policy=): 200 the
+//	                                   preview's timeline (package preview: the real workflow in a
+//	                                   time-skipping test environment, nothing sent or started); 400
+//	                                   naming the fields; 503 all preview slots busy, or not done within
+//	                                   the timeout
 //	GET  /healthz                      200 {"status":"ok","checks":{"temporal":…,"database":…}}
 //	GET  /readyz                       200 {"status":"ok"|"degraded" (database down),"checks":…};
 //	                                   503 "unavailable" when Temporal does not answer
