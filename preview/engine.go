@@ -104,7 +104,7 @@ func Run(ctx context.Context, l policy.Loan, o Options) (*Timeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := e.run(ctx); err != nil {
+	if err := e.run(ctx, nil); err != nil {
 		return nil, err
 	}
 	return e.timeline()
@@ -201,7 +201,7 @@ func firstPoint(l policy.Loan, p policy.Policy, loc *time.Location) (time.Time, 
 // Each run after a continue-as-new starts with the payload the previous run
 // handed over, as a server passes it on, not decoded and encoded again
 // (Options.reencode): that cost a JSON round trip of the whole state per run.
-func (e *engine) run(ctx context.Context) error {
+func (e *engine) run(ctx context.Context, observe Observe) error {
 	var in any = workflows.Input{Loan: e.loan, Policy: e.pol}
 	start := e.start
 	for {
@@ -212,7 +212,7 @@ func (e *engine) run(ctx context.Context) error {
 		if e.runs > MaxRuns {
 			return fmt.Errorf("preview loan %s: more than %d runs of the workflow", e.loan.LoanID, MaxRuns)
 		}
-		env, err := e.execute(in, start)
+		env, err := e.execute(in, start, observe)
 		if err != nil {
 			return err
 		}
@@ -260,16 +260,20 @@ func (e *engine) nextInput(can *workflow.ContinueAsNewError) (any, error) {
 // ErrStuck. Once the run is over, the wall-clock timers the environment
 // armed are stopped (wallClockGuard): left running they would keep it in
 // memory for days.
-func (e *engine) execute(in any, start time.Time) (env *testsuite.TestWorkflowEnvironment, err error) {
+func (e *engine) execute(in any, start time.Time, observe Observe) (env *testsuite.TestWorkflowEnvironment, err error) {
 	env = e.suite.NewTestWorkflowEnvironment()
 	defer guardWallClock(env).stop()
 	env.SetStartTime(start)
 	env.SetTestTimeout(e.opts.Stuck)
+	var h Hooks
+	if observe != nil {
+		h = observe(e.runs, env)
+	}
 	// A worker calls a workflow task that runs a second without yielding a
 	// deadlock; in a preview sharing the CPU with others (a simulation on
 	// every core, a busy API) that is only a slow task, so the bound here is
 	// the preview's own.
-	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: e.opts.Stuck})
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: e.opts.Stuck, Interceptors: h.Interceptors})
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.WorkflowID(e.loan.LoanID), TaskQueue: workflows.TaskQueue})
 	workflows.Register(env, e.acts)
 	e.rec.setClock(env.Now)
@@ -280,7 +284,18 @@ func (e *engine) execute(in any, start time.Time) (env *testsuite.TestWorkflowEn
 		env.RegisterDelayedCallback(func() { e.pay(env, p) }, max(p.At.Sub(start), 0))
 	}
 	// Listeners run on the environment's main loop, between workflow tasks.
-	env.SetOnActivityCompletedListener(func(*activity.Info, converter.EncodedValue, error) { e.maybeEnd(env) })
+	env.SetOnActivityCompletedListener(func(info *activity.Info, v converter.EncodedValue, err error) {
+		e.maybeEnd(env)
+		if h.OnActivityCompleted != nil {
+			h.OnActivityCompleted(info, v, err)
+		}
+	})
+	if h.OnLocalActivityCompleted != nil {
+		env.SetOnLocalActivityCompletedListener(func(info *activity.Info, v converter.EncodedValue, err error) {
+			e.maybeEnd(env)
+			h.OnLocalActivityCompleted(info, v, err)
+		})
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: loan %s: %v", ErrStuck, e.loan.LoanID, p)

@@ -208,7 +208,7 @@ func simulateLoan(ctx context.Context, l policy.Loan, pol policy.Policy, b Behav
 		res.err = err
 		return res
 	}
-	if err := e.run(ctx); err != nil {
+	if err := e.run(ctx, nil); err != nil {
 		res.err = err
 		return res
 	}
