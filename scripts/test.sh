@@ -59,13 +59,13 @@ done
 helm_bin=$PWD/.bin/helm
 (cd deploy/helm/chartcheck && go vet ./... && CI=true HELM=$helm_bin go test -count=1 ./...)
 
-# make chaos (issue 9): its full 300 loans take 5 to 6 minutes on 2 shared cores
-# (docs/PERFORMANCE.md, "Chaos"), too long for every make test; 100 loans (about
-# 230 notices, every fault) take about 2. CI (CI=true) runs those; DUNNING_TEST_CHAOS=1
-# runs it locally too, DUNNING_TEST_CHAOS_FLAGS overrides the size. It runs after the
-# tests, on ports of its own (dev server 7280, a private PostgreSQL on 5480), and
-# stops everything it started.
-if [ "${DUNNING_TEST_CHAOS:-}" = 1 ] || [ "${CI:-}" = true ]; then
+# make chaos (issue 9) at the issue's size: 430 loans plan about 1,000 notices (920 ladder
+# notices and 86 confirmations) and take under 3 minutes on 2 cores since points-1
+# (docs/PERFORMANCE.md, "Chaos"), inside the issue's 5-minute budget for make test, so it
+# always runs. DUNNING_TEST_CHAOS=0 skips it locally (never in CI), DUNNING_TEST_CHAOS_FLAGS
+# overrides the size. It runs after the tests, on ports of its own (dev server 7280, a
+# private PostgreSQL on 5480), and stops everything it started.
+if [ "${DUNNING_TEST_CHAOS:-1}" != 0 ] || [ "${CI:-}" = true ]; then
   echo "== chaos (issue 9)"
-  scripts/chaos.sh ${DUNNING_TEST_CHAOS_FLAGS:--loans 100}
+  scripts/chaos.sh ${DUNNING_TEST_CHAOS_FLAGS:--loans 430}
 fi
