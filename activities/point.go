@@ -56,12 +56,13 @@ type PointNotice struct {
 // facts, and a retry skips them by their keys. They never hold the notices
 // back: rows the database does not take now are answered as not written
 // (LedgerError, Finals shorter than asked) and the workflow keeps them for
-// its next audit write, as it keeps every audit row (DESIGN.md §7). A
-// notice whose send fails in
-// a way a retry may fix (the provider is down, the database is unreachable)
-// fails the whole attempt: Temporal retries it, and the retry returns the
-// stored outcome of the notices that did end, without calling their
-// providers. A provider that asks for a delay (HTTP 429) sets the retry's.
+// its next audit write, as it keeps every audit row (DESIGN.md §7).
+//
+// A notice whose send fails in a way a retry may fix (the provider is down,
+// the database is unreachable) fails the whole attempt: Temporal retries it,
+// and the retry returns the stored outcome of the notices that did end,
+// without calling their providers. A provider that asks for a delay (HTTP
+// 429) sets the retry's.
 //
 // SendPoint runs on the points task queue (workflows.PointQueue), whose rate
 // the worker sets to the slowest channel's: a point sends at most one
